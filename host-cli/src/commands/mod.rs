@@ -1,0 +1,4 @@
+//! Subcommands other than `repro`.
+
+pub mod dp;
+pub mod fixtures;
