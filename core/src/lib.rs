@@ -28,10 +28,25 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod accounting;
 pub mod backend;
+pub mod bitplane;
 pub mod error;
+pub mod fractional;
+pub mod icl;
 pub mod linalg;
 pub mod rng;
+pub mod robust;
+pub mod sampled;
+pub mod score;
+pub mod update;
+
+#[cfg(feature = "alloc")]
+pub mod federated;
+#[cfg(feature = "alloc")]
+pub mod models;
+#[cfg(feature = "alloc")]
+pub mod privacy;
 
 pub use backend::Backend;
 #[cfg(feature = "alloc")]

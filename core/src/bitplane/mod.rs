@@ -1,0 +1,1 @@
+//! LOTA: bit-plane noise features of 8-bit images and a light classifier head.

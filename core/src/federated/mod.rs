@@ -1,0 +1,1 @@
+//! Federated LoRA: LoRA layers, simulated clients, FedAvg / FFA-LoRA / FedSVD aggregation.

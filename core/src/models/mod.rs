@@ -1,0 +1,1 @@
+//! Small models with hand-written forward and backward passes for the reproductions.
