@@ -35,6 +35,7 @@ pub mod error;
 pub mod fractional;
 pub mod icl;
 pub mod linalg;
+pub mod privacy;
 pub mod rng;
 pub mod robust;
 pub mod sampled;
@@ -45,8 +46,6 @@ pub mod update;
 pub mod federated;
 #[cfg(feature = "alloc")]
 pub mod models;
-#[cfg(feature = "alloc")]
-pub mod privacy;
 
 pub use backend::Backend;
 #[cfg(feature = "alloc")]
