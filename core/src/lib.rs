@@ -31,6 +31,7 @@ extern crate alloc;
 pub mod accounting;
 pub mod backend;
 pub mod bitplane;
+pub mod dynamics;
 pub mod error;
 pub mod fractional;
 pub mod icl;
