@@ -16,6 +16,7 @@
 //! | kNN regression | [`knn`] |
 //! | LSA forward/gradients, `Gamma_eff`, von Oswald construction | [`lsa`] |
 //! | LSA pre-training (Adam, cosine schedule) | `train` (alloc) |
+//! | all learners as one enum, batched over tasks | `predictor` (alloc) |
 //! | SPD, ILWD, alignment | [`metrics`] |
 //!
 //! Everything except the batch containers, OLS by SVD, the implicit-weight fit and training works
@@ -26,6 +27,8 @@ pub mod gd;
 pub mod knn;
 pub mod lsa;
 pub mod metrics;
+#[cfg(feature = "alloc")]
+pub mod predictor;
 pub mod ridge;
 pub mod sgd;
 pub mod task;
