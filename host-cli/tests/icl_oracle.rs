@@ -9,12 +9,19 @@ use noisekit::icl::sgd::sgd_one_pass_weights;
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/oracle/icl_predictors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/oracle/icl_predictors.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("oracle file")).expect("json")
 }
 
 fn vecf(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 fn usz(v: &Value) -> usize {
@@ -24,7 +31,10 @@ fn usz(v: &Value) -> usize {
 fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: {got:?} vs {want:?}");
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}: {got:?} vs {want:?}"
+        );
     }
 }
 
@@ -45,7 +55,17 @@ fn ridge_ols_gd_sgd_knn_match_sklearn_and_numpy() {
     assert_close(&w, &vecf(&t["ols_w"]), 1e-10, "ols");
     let mut r = vec![0.0; n];
     for case in t["gd"].as_array().unwrap() {
-        gd_steps_weights(&x, &y, n, d, case["eta"].as_f64().unwrap(), usz(&case["k"]), &mut w, &mut r).unwrap();
+        gd_steps_weights(
+            &x,
+            &y,
+            n,
+            d,
+            case["eta"].as_f64().unwrap(),
+            usz(&case["k"]),
+            &mut w,
+            &mut r,
+        )
+        .unwrap();
         assert_close(&w, &vecf(&case["w"]), 1e-12, "gd");
     }
     let s = &t["sgd"];
@@ -80,14 +100,43 @@ fn min_norm_lsa_and_gamma_match_numpy() {
     let mut w = vec![0.0; d];
     ols_weights(&x, &y, n, d, &mut w).unwrap();
     assert_close(&w, &vecf(&m["w"]), 1e-10, "min-norm ols");
-    ridge_weights(&x, &y, n, d, 0.0, &mut vec![0.0; ridge_scratch_len(n, d)], &mut w).unwrap();
-    assert_close(&w, &vecf(&m["w"]), 1e-10, "min-norm via dual normal equations");
-    ridge_weights(&x, &y, n, d, 0.5, &mut vec![0.0; ridge_scratch_len(n, d)], &mut w).unwrap();
+    ridge_weights(
+        &x,
+        &y,
+        n,
+        d,
+        0.0,
+        &mut vec![0.0; ridge_scratch_len(n, d)],
+        &mut w,
+    )
+    .unwrap();
+    assert_close(
+        &w,
+        &vecf(&m["w"]),
+        1e-10,
+        "min-norm via dual normal equations",
+    );
+    ridge_weights(
+        &x,
+        &y,
+        n,
+        d,
+        0.5,
+        &mut vec![0.0; ridge_scratch_len(n, d)],
+        &mut w,
+    )
+    .unwrap();
     assert_close(&w, &vecf(&m["ridge_0p5_w"]), 1e-10, "dual ridge");
 
     let l = &o["lsa"];
     let (n, d) = (usz(&l["n"]), usz(&l["d"]));
-    let (x, y, xq, wkq, wpv) = (vecf(&l["x"]), vecf(&l["y"]), vecf(&l["xq"]), vecf(&l["wkq"]), vecf(&l["wpv"]));
+    let (x, y, xq, wkq, wpv) = (
+        vecf(&l["x"]),
+        vecf(&l["y"]),
+        vecf(&l["xq"]),
+        vecf(&l["wkq"]),
+        vecf(&l["wpv"]),
+    );
     let (mut v, mut bq, mut u) = (vec![0.0; d + 1], vec![0.0; (d + 1) * d], vec![0.0; d + 1]);
     params_from_full(&wkq, &wpv, d, &mut v, &mut bq).unwrap();
     for (key, masked) in [("unmasked", false), ("masked", true)] {

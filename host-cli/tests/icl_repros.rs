@@ -22,7 +22,13 @@ fn run(name: &str, seed: u64) {
     }
     let svgs = std::fs::read_dir(&out)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
         .count();
     assert!(svgs >= 2, "{name}: {svgs} plots");
 }

@@ -28,7 +28,11 @@ pub fn cholesky_in_place(a: &mut [f64], d: usize, what: &'static str) -> Result<
             s -= a[j * d + k] * a[j * d + k];
         }
         if !(s.is_finite() && s > 0.0) {
-            return Err(Error::invalid(what, s, "a symmetric positive-definite matrix"));
+            return Err(Error::invalid(
+                what,
+                s,
+                "a symmetric positive-definite matrix",
+            ));
         }
         let ljj = libm::sqrt(s);
         a[j * d + j] = ljj;

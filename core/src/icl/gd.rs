@@ -47,7 +47,14 @@ pub fn context_moment(x: &[f64], y: &[f64], n: usize, d: usize, h: &mut [f64]) -
 }
 
 /// One GD step with scalar step `eta`: `y_hat = eta x_q · (X^T y / n)`. No allocation.
-pub fn one_step_gd_predict(x: &[f64], y: &[f64], xq: &[f64], n: usize, d: usize, eta: f64) -> Result<f64> {
+pub fn one_step_gd_predict(
+    x: &[f64],
+    y: &[f64],
+    xq: &[f64],
+    n: usize,
+    d: usize,
+    eta: f64,
+) -> Result<f64> {
     check_task(x, y, xq, n, d)?;
     check::finite("eta", eta)?;
     let s: f64 = x
@@ -81,6 +88,7 @@ pub fn preconditioned_gd_predict(
 
 /// `k` full-batch GD steps from `w = 0` with step `eta` on `(1/2n)||Xw - y||^2`, into `w` (length
 /// `d`); `r` is scratch of length `n`. `k = 0` leaves `w = 0`. Cost `O(k n d)`.
+#[allow(clippy::too_many_arguments)]
 pub fn gd_steps_weights(
     x: &[f64],
     y: &[f64],
@@ -172,7 +180,9 @@ pub fn optimal_gamma(
     a.copy_from_slice(sigma_w);
     cholesky_in_place(a, d, "covariance")?;
     // b = Sigma Sigma_w; tr = tr(b).
-    let mm = |p: &[f64], q: &[f64], i: usize, j: usize| (0..d).map(|k| p[i * d + k] * q[k * d + j]).sum::<f64>();
+    let mm = |p: &[f64], q: &[f64], i: usize, j: usize| {
+        (0..d).map(|k| p[i * d + k] * q[k * d + j]).sum::<f64>()
+    };
     for i in 0..d {
         for j in 0..d {
             b[i * d + j] = mm(sigma_x, sigma_w, i, j);
@@ -222,15 +232,28 @@ mod tests {
 
     #[test]
     fn one_step_oracles() {
-        assert!(close(one_step_gd_predict(&X, &Y, &XQ, 3, 2, 1.0).unwrap(), 11.0 / 3.0, 1e-14));
+        assert!(close(
+            one_step_gd_predict(&X, &Y, &XQ, 3, 2, 1.0).unwrap(),
+            11.0 / 3.0,
+            1e-14
+        ));
         let eta = optimal_eta(3, 2, 0.0).unwrap();
         assert_eq!(eta, 0.5);
-        assert!(close(one_step_gd_predict(&X, &Y, &XQ, 3, 2, eta).unwrap(), 1.833333333333333, 1e-12));
+        assert!(close(
+            one_step_gd_predict(&X, &Y, &XQ, 3, 2, eta).unwrap(),
+            1.833333333333333,
+            1e-12
+        ));
         let eta = optimal_eta(3, 2, 0.5).unwrap();
         assert!(close(eta, 0.461538461538, 1e-11));
-        assert!(close(one_step_gd_predict(&X, &Y, &XQ, 3, 2, eta).unwrap(), 1.692307692307, 1e-11));
+        assert!(close(
+            one_step_gd_predict(&X, &Y, &XQ, 3, 2, eta).unwrap(),
+            1.692307692307,
+            1e-11
+        ));
         let mut h = [0.0; 2];
-        let y = preconditioned_gd_predict(&X, &Y, &XQ, 3, 2, &[1.0, 0.0, 0.0, 2.0], &mut h).unwrap();
+        let y =
+            preconditioned_gd_predict(&X, &Y, &XQ, 3, 2, &[1.0, 0.0, 0.0, 2.0], &mut h).unwrap();
         assert!(close(y, 6.333333333333333, 1e-12));
         assert!(close(h[0], 1.0, 1e-15) && close(h[1], 4.0 / 3.0, 1e-15));
     }
@@ -260,7 +283,12 @@ mod tests {
         ] {
             gd_steps_weights(&X, &Y, 3, 2, 0.5, k, &mut w, &mut r).unwrap();
             let yq = crate::linalg::dot(&w, &XQ);
-            assert!(close(w[0], want[0], 5e-7) && close(w[1], want[1], 5e-7) && close(yq, want[2], 5e-7), "k={k}");
+            assert!(
+                close(w[0], want[0], 5e-7)
+                    && close(w[1], want[1], 5e-7)
+                    && close(yq, want[2], 5e-7),
+                "k={k}"
+            );
         }
         gd_steps_weights(&X, &Y, 3, 2, 0.5, 5000, &mut w, &mut r).unwrap();
         assert!(close(crate::linalg::dot(&w, &XQ), 4.0, 1e-9));
@@ -274,7 +302,16 @@ mod tests {
     fn optimal_gamma_oracles() {
         let (mut g, mut ws) = ([0.0; 4], [0.0; 8]);
         // Sigma = diag(2, 0.5), w ~ N(0, Sigma^{-1}), n = 3, sigma = 0 -> diag(0.25, 1).
-        optimal_gamma(&[2.0, 0.0, 0.0, 0.5], &[0.5, 0.0, 0.0, 2.0], 2, 3, 0.0, &mut g, &mut ws).unwrap();
+        optimal_gamma(
+            &[2.0, 0.0, 0.0, 0.5],
+            &[0.5, 0.0, 0.0, 2.0],
+            2,
+            3,
+            0.0,
+            &mut g,
+            &mut ws,
+        )
+        .unwrap();
         for (a, b) in g.iter().zip([0.25, 0.0, 0.0, 1.0]) {
             assert!(close(*a, b, 1e-14), "{g:?}");
         }
@@ -282,7 +319,16 @@ mod tests {
         let y = preconditioned_gd_predict(&X, &Y, &XQ, 3, 2, &g, &mut h).unwrap();
         assert!(close(y, 2.916666666666667, 1e-12));
         // Same Sigma, w ~ N(0, I): 3 [4 Sigma + 2.5 I]^{-1} = diag(0.285714, 0.666667).
-        optimal_gamma(&[2.0, 0.0, 0.0, 0.5], &[1.0, 0.0, 0.0, 1.0], 2, 3, 0.0, &mut g, &mut ws).unwrap();
+        optimal_gamma(
+            &[2.0, 0.0, 0.0, 0.5],
+            &[1.0, 0.0, 0.0, 1.0],
+            2,
+            3,
+            0.0,
+            &mut g,
+            &mut ws,
+        )
+        .unwrap();
         assert!(close(g[0], 3.0 / 10.5, 1e-14) && close(g[3], 3.0 / 4.5, 1e-14) && g[1] == 0.0);
         // Isotropic reduces to eta* I.
         let (mut g, mut ws) = ([0.0; 9], [0.0; 18]);
@@ -310,15 +356,36 @@ mod tests {
         let singular = [1.0, 1.0, 1.0, 1.0];
         assert!(matches!(
             optimal_gamma(&singular, &singular, 2, 3, 0.0, &mut g, &mut ws),
-            Err(Error::InvalidParam { name: "covariance", .. })
+            Err(Error::InvalidParam {
+                name: "covariance",
+                ..
+            })
         ));
         let id = [1.0, 0.0, 0.0, 1.0];
-        assert!(matches!(optimal_gamma(&id, &id, 2, 0, 0.0, &mut g, &mut ws), Err(Error::InvalidParam { name: "n", .. })));
-        assert!(matches!(optimal_eta(3, 0, 0.0), Err(Error::InvalidParam { name: "d", .. })));
-        assert!(matches!(optimal_eta(3, 2, -1.0), Err(Error::InvalidParam { name: "sigma2", .. })));
-        assert!(matches!(one_step_gd_predict(&[], &[], &XQ, 0, 2, 0.5), Err(Error::InvalidParam { name: "n", .. })));
-        assert!(matches!(one_step_gd_predict(&X, &Y[..2], &XQ, 3, 2, 0.5), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            optimal_gamma(&id, &id, 2, 0, 0.0, &mut g, &mut ws),
+            Err(Error::InvalidParam { name: "n", .. })
+        ));
+        assert!(matches!(
+            optimal_eta(3, 0, 0.0),
+            Err(Error::InvalidParam { name: "d", .. })
+        ));
+        assert!(matches!(
+            optimal_eta(3, 2, -1.0),
+            Err(Error::InvalidParam { name: "sigma2", .. })
+        ));
+        assert!(matches!(
+            one_step_gd_predict(&[], &[], &XQ, 0, 2, 0.5),
+            Err(Error::InvalidParam { name: "n", .. })
+        ));
+        assert!(matches!(
+            one_step_gd_predict(&X, &Y[..2], &XQ, 3, 2, 0.5),
+            Err(Error::ShapeMismatch { .. })
+        ));
         // y = 0 gives 0: valid.
-        assert_eq!(one_step_gd_predict(&X, &[0.0; 3], &XQ, 3, 2, 0.5).unwrap(), 0.0);
+        assert_eq!(
+            one_step_gd_predict(&X, &[0.0; 3], &XQ, 3, 2, 0.5).unwrap(),
+            0.0
+        );
     }
 }

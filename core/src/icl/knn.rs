@@ -18,7 +18,15 @@ pub enum KnnWeighting {
 }
 
 /// The kNN prediction at `xq`.
-pub fn knn_predict(x: &[f64], y: &[f64], xq: &[f64], n: usize, d: usize, k: usize, weighting: KnnWeighting) -> Result<f64> {
+pub fn knn_predict(
+    x: &[f64],
+    y: &[f64],
+    xq: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    weighting: KnnWeighting,
+) -> Result<f64> {
     check::nonzero("n", n)?;
     check::nonzero("d", d)?;
     check::nonzero("k", k)?;
@@ -27,7 +35,12 @@ pub fn knn_predict(x: &[f64], y: &[f64], xq: &[f64], n: usize, d: usize, k: usiz
     check::same_len("x_q", d, xq.len())?;
     let dist = |i: usize| {
         let r = &x[i * d..(i + 1) * d];
-        libm::sqrt(r.iter().zip(xq).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+        libm::sqrt(
+            r.iter()
+                .zip(xq)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>(),
+        )
     };
     let k = k.min(n);
     // Select the k smallest (distance, index) pairs in order by repeated scans: the j-th pick is
@@ -74,17 +87,43 @@ mod tests {
     #[test]
     fn spec_12_oracle_and_weighting() {
         // Distances to [1, 2]: [2, 1.414214, 1] -> examples 3 and 2 -> (2 + 2)/2.
-        assert_eq!(knn_predict(&X, &Y, &[1.0, 2.0], 3, 2, 2, KnnWeighting::Uniform).unwrap(), 2.0);
+        assert_eq!(
+            knn_predict(&X, &Y, &[1.0, 2.0], 3, 2, 2, KnnWeighting::Uniform).unwrap(),
+            2.0
+        );
         // k > n uses all three.
-        assert!((knn_predict(&X, &Y, &[1.0, 2.0], 3, 2, 5, KnnWeighting::Uniform).unwrap() - 5.0 / 3.0).abs() < 1e-15);
+        assert!(
+            (knn_predict(&X, &Y, &[1.0, 2.0], 3, 2, 5, KnnWeighting::Uniform).unwrap() - 5.0 / 3.0)
+                .abs()
+                < 1e-15
+        );
         // Distance weights: (1*2 + 2^-0.5 * 2) / (1 + 2^-0.5) = 2.
         let y2 = [1.0, 3.0, 2.0];
         let want = (2.0 + 3.0 / 2f64.sqrt()) / (1.0 + 1.0 / 2f64.sqrt());
-        assert!((knn_predict(&X, &y2, &[1.0, 2.0], 3, 2, 2, KnnWeighting::Distance).unwrap() - want).abs() < 1e-14);
+        assert!(
+            (knn_predict(&X, &y2, &[1.0, 2.0], 3, 2, 2, KnnWeighting::Distance).unwrap() - want)
+                .abs()
+                < 1e-14
+        );
         // Exact hit: only the zero-distance point counts.
-        assert_eq!(knn_predict(&X, &y2, &[0.0, 1.0], 3, 2, 3, KnnWeighting::Distance).unwrap(), 3.0);
+        assert_eq!(
+            knn_predict(&X, &y2, &[0.0, 1.0], 3, 2, 3, KnnWeighting::Distance).unwrap(),
+            3.0
+        );
         // Ties go to the lower index: x_q = [0.5, 0.5] is at distance 0.7071 from examples 1, 2, 3.
-        assert_eq!(knn_predict(&X, &[1.0, 2.0, 9.0], &[0.5, 0.5], 3, 2, 1, KnnWeighting::Uniform).unwrap(), 1.0);
+        assert_eq!(
+            knn_predict(
+                &X,
+                &[1.0, 2.0, 9.0],
+                &[0.5, 0.5],
+                3,
+                2,
+                1,
+                KnnWeighting::Uniform
+            )
+            .unwrap(),
+            1.0
+        );
         assert!(knn_predict(&X, &Y, &[1.0, 2.0], 3, 2, 0, KnnWeighting::Uniform).is_err());
     }
 }

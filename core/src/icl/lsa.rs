@@ -222,7 +222,13 @@ pub fn lsa_odd_part(
 
 /// Splits full `(d+1) x (d+1)` matrices `W_KQ`, `W_PV` into the parameters that reach the
 /// prediction: `v` = last row of `W_PV`, `Bq` = first `d` columns of `W_KQ`.
-pub fn params_from_full(wkq: &[f64], wpv: &[f64], d: usize, v: &mut [f64], bq: &mut [f64]) -> Result<()> {
+pub fn params_from_full(
+    wkq: &[f64],
+    wpv: &[f64],
+    d: usize,
+    v: &mut [f64],
+    bq: &mut [f64],
+) -> Result<()> {
     check_params(v, bq, d)?;
     let m = d + 1;
     check::same_len("w_kq", m * m, wkq.len())?;
@@ -335,7 +341,11 @@ mod tests {
         // Oracle 3: general weights, unmasked 4.95, masked 5.15.
         for (masked, want) in [(false, 4.95), (true, 5.15)] {
             let full = lsa_forward_full(&WKQ, &WPV, &X, &Y, &XQ, 3, 2, masked).unwrap();
-            assert!((full[2 * 4 + 3] - want).abs() < 1e-12, "{masked}: {}", full[11]);
+            assert!(
+                (full[2 * 4 + 3] - want).abs() < 1e-12,
+                "{masked}: {}",
+                full[11]
+            );
             assert!((reduced(&WKQ, &WPV, masked) - want).abs() < 1e-12);
         }
         // Gamma_eff = [[0.95, -0.1], [0.4, 0.8]], odd part 3.75.
@@ -375,7 +385,21 @@ mod tests {
         params_from_full(&WKQ, &WPV, 2, &mut v, &mut bq).unwrap();
         for masked in [false, true] {
             let (mut gv, mut gb, mut u, mut w) = ([0.0; 3], [0.0; 6], [0.0; 3], [0.0; 3]);
-            accumulate_grad(&v, &bq, &X, &Y, &XQ, 3, 2, masked, &mut u, &mut w, &mut |_| 1.0, &mut gv, &mut gb);
+            accumulate_grad(
+                &v,
+                &bq,
+                &X,
+                &Y,
+                &XQ,
+                3,
+                2,
+                masked,
+                &mut u,
+                &mut w,
+                &mut |_| 1.0,
+                &mut gv,
+                &mut gb,
+            );
             let f = |v: &[f64], bq: &[f64]| {
                 let mut u = [0.0; 3];
                 lsa_predict(v, bq, &X, &Y, &XQ, 3, 2, masked, &mut u).unwrap()

@@ -31,7 +31,10 @@ pub fn mean_se(len: usize, f: impl Fn(usize) -> f64) -> Result<MeanSe> {
         return Ok(MeanSe { mean, se: 0.0 });
     }
     let var = (0..len).map(|i| (f(i) - mean) * (f(i) - mean)).sum::<f64>() / (len - 1) as f64;
-    Ok(MeanSe { mean, se: libm::sqrt(var / len as f64) })
+    Ok(MeanSe {
+        mean,
+        se: libm::sqrt(var / len as f64),
+    })
 }
 
 /// SPD between paired predictions `a[i]`, `b[i]`.
@@ -79,10 +82,20 @@ pub fn sq_dist(a: &[f64], b: &[f64]) -> Result<f64> {
 ///
 /// Errors: `m < d` -> `InvalidParam` named `"probes"`.
 #[cfg(feature = "alloc")]
-pub fn implicit_weight(probes: &[f64], preds: &[f64], m: usize, d: usize, w: &mut [f64]) -> Result<f64> {
+pub fn implicit_weight(
+    probes: &[f64],
+    preds: &[f64],
+    m: usize,
+    d: usize,
+    w: &mut [f64],
+) -> Result<f64> {
     check::nonzero("d", d)?;
     if m < d {
-        return Err(Error::invalid("probes", m as f64, "at least d probe points"));
+        return Err(Error::invalid(
+            "probes",
+            m as f64,
+            "at least d probe points",
+        ));
     }
     crate::icl::ridge::ols_weights(probes, preds, m, d, w)?;
     let ss_tot: f64 = preds.iter().map(|p| p * p).sum();
@@ -91,7 +104,11 @@ pub fn implicit_weight(probes: &[f64], preds: &[f64], m: usize, d: usize, w: &mu
         .zip(preds)
         .map(|(x, p)| (crate::linalg::dot(x, w) - p) * (crate::linalg::dot(x, w) - p))
         .sum();
-    Ok(if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 })
+    Ok(if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else {
+        1.0
+    })
 }
 
 #[cfg(test)]
@@ -106,18 +123,29 @@ mod tests {
     const PROBES: [f64; 8] = [1.0, 0.0, 0.0, 1.0, 1.0, 2.0, -1.0, 1.0];
 
     fn preds(w: &[f64]) -> Vec<f64> {
-        PROBES.chunks_exact(2).map(|x| crate::linalg::dot(x, w)).collect()
+        PROBES
+            .chunks_exact(2)
+            .map(|x| crate::linalg::dot(x, w))
+            .collect()
     }
 
     #[test]
     fn spec_12_spd_ilwd_oracles() {
         // Empirical SPD on the fixed probes.
-        for (a, b, want) in [(WGD, WR, 0.355469), (WGD, WOLS, 1.604167), (WR, WOLS, 0.452691)] {
+        for (a, b, want) in [
+            (WGD, WR, 0.355469),
+            (WGD, WOLS, 1.604167),
+            (WR, WOLS, 0.452691),
+        ] {
             let s = spd(&preds(&a), &preds(&b)).unwrap();
             assert!((s.mean - want).abs() < 5e-7, "{} vs {want}", s.mean);
         }
         // ILWD = ||dw||^2 exactly, R^2 = 1 for linear learners.
-        for (a, b, want) in [(WGD, WR, 0.225694), (WGD, WOLS, 1.027778), (WR, WOLS, 0.295139)] {
+        for (a, b, want) in [
+            (WGD, WR, 0.225694),
+            (WGD, WOLS, 1.027778),
+            (WR, WOLS, 0.295139),
+        ] {
             let (mut wa, mut wb) = ([0.0; 2], [0.0; 2]);
             let ra = implicit_weight(&PROBES, &preds(&a), 4, 2, &mut wa).unwrap();
             let rb = implicit_weight(&PROBES, &preds(&b), 4, 2, &mut wb).unwrap();
@@ -126,15 +154,24 @@ mod tests {
         }
         // SPD(A, A) = 0 and symmetry.
         assert_eq!(spd(&preds(&WGD), &preds(&WGD)).unwrap().mean, 0.0);
-        assert_eq!(spd(&preds(&WGD), &preds(&WR)).unwrap(), spd(&preds(&WR), &preds(&WGD)).unwrap());
-        assert!(matches!(implicit_weight(&PROBES[..2], &[1.0], 1, 2, &mut [0.0; 2]), Err(Error::InvalidParam { name: "probes", .. })));
+        assert_eq!(
+            spd(&preds(&WGD), &preds(&WR)).unwrap(),
+            spd(&preds(&WR), &preds(&WGD)).unwrap()
+        );
+        assert!(matches!(
+            implicit_weight(&PROBES[..2], &[1.0], 1, 2, &mut [0.0; 2]),
+            Err(Error::InvalidParam { name: "probes", .. })
+        ));
     }
 
     #[test]
     fn alignment_and_errors() {
         assert!((frob_cos(&[1.0, 0.0], &[1.0, 1.0]).unwrap() - 0.5f64.sqrt()).abs() < 1e-15);
         assert!((rel_frob(&[3.0, 4.0], &[0.0, 5.0]).unwrap() - 10f64.sqrt() / 5.0).abs() < 1e-15);
-        assert!(matches!(frob_cos(&[0.0, 0.0], &[1.0, 1.0]), Err(Error::Numerical(_))));
+        assert!(matches!(
+            frob_cos(&[0.0, 0.0], &[1.0, 1.0]),
+            Err(Error::Numerical(_))
+        ));
         assert!(matches!(rel_frob(&[1.0], &[0.0]), Err(Error::Numerical(_))));
         let m = mean_se(4, |i| i as f64).unwrap();
         assert_eq!(m.mean, 1.5);

@@ -95,10 +95,16 @@ impl Predictor {
                 crate::icl::ridge::ols_weights(x, y, n, d, w)
             }
             Predictor::Ols => crate::icl::ridge::ols_weights(x, y, n, d, w),
-            Predictor::Sgd { alpha, weight_decay, clip } => {
-                crate::icl::sgd::sgd_one_pass_weights(x, y, n, d, *alpha, *weight_decay, *clip, w)
-            }
-            Predictor::Knn { .. } => Err(Error::invalid("predictor", 0.0, "a linear predictor (kNN has no weights)")),
+            Predictor::Sgd {
+                alpha,
+                weight_decay,
+                clip,
+            } => crate::icl::sgd::sgd_one_pass_weights(x, y, n, d, *alpha, *weight_decay, *clip, w),
+            Predictor::Knn { .. } => Err(Error::invalid(
+                "predictor",
+                0.0,
+                "a linear predictor (kNN has no weights)",
+            )),
         }
     }
 
@@ -119,7 +125,9 @@ impl Predictor {
         let (n, d) = (batch.n, batch.d);
         let mut w = vec![0.0; d];
         for (i, o) in out.iter_mut().enumerate() {
-            let (x, y, xq, _, _) = batch.task(i).ok_or(Error::len_mismatch("batch", batch.b, i))?;
+            let (x, y, xq, _, _) = batch
+                .task(i)
+                .ok_or(Error::len_mismatch("batch", batch.b, i))?;
             *o = match self {
                 Predictor::Knn { k, weighting } => knn_predict(x, y, xq, n, d, *k, *weighting)?,
                 _ => {
@@ -136,7 +144,9 @@ impl Predictor {
         let (n, d) = (batch.n, batch.d);
         check::same_len("weights (B*d)", batch.b * d, out.len())?;
         for (i, w) in out.chunks_exact_mut(d).enumerate() {
-            let (x, y, _, _, _) = batch.task(i).ok_or(Error::len_mismatch("batch", batch.b, i))?;
+            let (x, y, _, _, _) = batch
+                .task(i)
+                .ok_or(Error::len_mismatch("batch", batch.b, i))?;
             self.weights(x, y, n, d, w)?;
         }
         Ok(())
@@ -156,13 +166,31 @@ mod tests {
         let xq = [1.0, 2.0];
         let cases = [
             (Predictor::Gd1 { eta: 0.5 }, 1.833333333333333),
-            (Predictor::Preconditioned { gamma: vec![1.0, 0.0, 0.0, 2.0] }, 6.333333333333333),
+            (
+                Predictor::Preconditioned {
+                    gamma: vec![1.0, 0.0, 0.0, 2.0],
+                },
+                6.333333333333333,
+            ),
             (Predictor::GdSteps { eta: 0.5, k: 2 }, 2.777777777777778),
             (Predictor::Ridge { lambda: 1.0 }, 2.875),
             (Predictor::Ridge { lambda: 0.0 }, 4.0),
             (Predictor::Ols, 4.0),
-            (Predictor::Sgd { alpha: 0.1, weight_decay: 0.0, clip: 20.0 }, 1.84),
-            (Predictor::Knn { k: 2, weighting: KnnWeighting::Uniform }, 2.0),
+            (
+                Predictor::Sgd {
+                    alpha: 0.1,
+                    weight_decay: 0.0,
+                    clip: 20.0,
+                },
+                1.84,
+            ),
+            (
+                Predictor::Knn {
+                    k: 2,
+                    weighting: KnnWeighting::Uniform,
+                },
+                2.0,
+            ),
         ];
         let y3: Vec<f64> = y.iter().map(|v| 3.0 * v).collect();
         for (p, want) in &cases {
@@ -174,8 +202,15 @@ mod tests {
                 assert!((got3 - 3.0 * want).abs() < 1e-11, "{p:?}");
             }
         }
-        assert!(Predictor::Knn { k: 2, weighting: KnnWeighting::Uniform }.weights(&x, &y, 3, 2, &mut [0.0; 2]).is_err());
-        assert!(Predictor::Ridge { lambda: -1.0 }.predict(&x, &y, &xq, 3, 2).is_err());
+        assert!(Predictor::Knn {
+            k: 2,
+            weighting: KnnWeighting::Uniform
+        }
+        .weights(&x, &y, 3, 2, &mut [0.0; 2])
+        .is_err());
+        assert!(Predictor::Ridge { lambda: -1.0 }
+            .predict(&x, &y, &xq, 3, 2)
+            .is_err());
     }
 
     #[test]
@@ -184,7 +219,9 @@ mod tests {
         let batch = TaskBatch::sample(&mut default_rng(2), &spec, 20).unwrap();
         let mut a = vec![0.0; 20];
         let mut b = vec![0.0; 20];
-        Predictor::Ridge { lambda: 1e-9 }.predict_batch(&batch, &mut a).unwrap();
+        Predictor::Ridge { lambda: 1e-9 }
+            .predict_batch(&batch, &mut a)
+            .unwrap();
         Predictor::Ols.predict_batch(&batch, &mut b).unwrap();
         for (p, q) in a.iter().zip(&b) {
             assert!((p - q).abs() < 1e-6);

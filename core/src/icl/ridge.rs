@@ -67,7 +67,8 @@ pub fn ridge_weights(
         for (r, &yi) in x.chunks_exact(d).zip(y) {
             crate::linalg::axpy(yi, r, rhs);
         }
-        cholesky_in_place(a, d, "gram").map_err(|_| Error::Numerical("ridge: X^T X + lambda I is singular"))?;
+        cholesky_in_place(a, d, "gram")
+            .map_err(|_| Error::Numerical("ridge: X^T X + lambda I is singular"))?;
         cholesky_solve_in_place(a, d, rhs);
         w.copy_from_slice(rhs);
     } else {
@@ -79,7 +80,8 @@ pub fn ridge_weights(
             }
         }
         rhs.copy_from_slice(y);
-        cholesky_in_place(a, n, "gram").map_err(|_| Error::Numerical("ridge: X X^T + lambda I is singular"))?;
+        cholesky_in_place(a, n, "gram")
+            .map_err(|_| Error::Numerical("ridge: X X^T + lambda I is singular"))?;
         cholesky_solve_in_place(a, n, rhs);
         w.fill(0.0);
         for (r, &ai) in x.chunks_exact(d).zip(rhs.iter()) {
@@ -104,7 +106,9 @@ pub fn ols_weights(x: &[f64], y: &[f64], n: usize, d: usize, w: &mut [f64]) -> R
     let smax = svd.singular_values.iter().cloned().fold(0.0, f64::max);
     let cutoff = (n.max(d) as f64) * f64::EPSILON * smax;
     let yv = nalgebra::DVector::from_column_slice(y);
-    let sol = svd.solve(&yv, cutoff).map_err(|_| Error::Numerical("ols: SVD failed"))?;
+    let sol = svd
+        .solve(&yv, cutoff)
+        .map_err(|_| Error::Numerical("ols: SVD failed"))?;
     w.copy_from_slice(sol.as_slice());
     check::all_finite_f64("ols weights", w)
 }
@@ -127,7 +131,12 @@ impl RidgeOnline {
         check::positive("lambda", lambda)?;
         let mut a = alloc::vec![0.0; d * d];
         (0..d).for_each(|i| a[i * d + i] = 1.0 / lambda);
-        Ok(Self { d, a, b: alloc::vec![0.0; d], u: alloc::vec![0.0; d] })
+        Ok(Self {
+            d,
+            a,
+            b: alloc::vec![0.0; d],
+            u: alloc::vec![0.0; d],
+        })
     }
 
     /// Adds one example `(x, y)`.
@@ -174,7 +183,16 @@ mod tests {
     fn ridge(x: &[f64], y: &[f64], n: usize, d: usize, lam: f64) -> [f64; 2] {
         let mut ws = [0.0; 16];
         let mut w = [0.0; 2];
-        ridge_weights(x, y, n, d, lam, &mut ws[..ridge_scratch_len(n, d)], &mut w[..d]).unwrap();
+        ridge_weights(
+            x,
+            y,
+            n,
+            d,
+            lam,
+            &mut ws[..ridge_scratch_len(n, d)],
+            &mut w[..d],
+        )
+        .unwrap();
         w
     }
 
@@ -201,7 +219,10 @@ mod tests {
         assert_eq!(bayes_lambda(0.25, 1.0).unwrap(), 0.25);
         assert_eq!(bayes_lambda(1.0, 1.0).unwrap(), 1.0);
         assert_eq!(bayes_lambda(1.0, 4.0).unwrap(), 0.25);
-        assert!(matches!(bayes_lambda(1.0, 0.0), Err(Error::InvalidParam { name: "tau2", .. })));
+        assert!(matches!(
+            bayes_lambda(1.0, 0.0),
+            Err(Error::InvalidParam { name: "tau2", .. })
+        ));
     }
 
     #[test]
@@ -217,7 +238,15 @@ mod tests {
         ));
         // Rank-deficient X with lambda = 0 on the Cholesky path.
         assert!(matches!(
-            ridge_weights(&[1.0, 1.0, 2.0, 2.0], &[1.0, 2.0], 2, 2, 0.0, &mut ws, &mut w),
+            ridge_weights(
+                &[1.0, 1.0, 2.0, 2.0],
+                &[1.0, 2.0],
+                2,
+                2,
+                0.0,
+                &mut ws,
+                &mut w
+            ),
             Err(Error::Numerical(_))
         ));
     }

@@ -10,6 +10,7 @@
 use crate::error::{check, Result};
 
 /// One pass of clipped SGD over the `n` examples; weights into `w` (length `d`).
+#[allow(clippy::too_many_arguments)]
 pub fn sgd_one_pass_weights(
     x: &[f64],
     y: &[f64],
@@ -47,8 +48,17 @@ mod tests {
     fn spec_12_oracle() {
         // w = [0.2, 0] -> [0.2, 0.4] -> [0.48, 0.68]; y_hat([1, 2]) = 1.84.
         let mut w = [0.0; 2];
-        sgd_one_pass_weights(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], &[1.0, 2.0, 2.0], 3, 2, 0.1, 0.0, 20.0, &mut w)
-            .unwrap();
+        sgd_one_pass_weights(
+            &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            &[1.0, 2.0, 2.0],
+            3,
+            2,
+            0.1,
+            0.0,
+            20.0,
+            &mut w,
+        )
+        .unwrap();
         assert!((w[0] - 0.48).abs() < 1e-14 && (w[1] - 0.68).abs() < 1e-14);
         assert!((w[0] + 2.0 * w[1] - 1.84).abs() < 1e-14);
         // Clipping: a huge residual moves each coordinate by at most alpha * clip.

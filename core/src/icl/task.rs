@@ -134,7 +134,11 @@ fn check_factor(what: &'static str, l: &[f64], d: usize) -> Result<()> {
     for i in 0..d {
         let p = l[i * d + i];
         if p <= 0.0 {
-            return Err(Error::invalid(what, p, "a Cholesky factor with a positive diagonal"));
+            return Err(Error::invalid(
+                what,
+                p,
+                "a Cholesky factor with a positive diagonal",
+            ));
         }
     }
     Ok(())
@@ -213,17 +217,25 @@ pub(crate) fn sample_task_unchecked<R: Rng + ?Sized>(
     draw_x(rng, out.xq, tmp);
     let s = crate::linalg::dot(out.xq, out.w);
     let eps = seq::normal(rng);
-    *out.yq = spec.response.apply(s, d) + if spec.noisy_query { spec.sigma * eps } else { 0.0 };
+    *out.yq = spec.response.apply(s, d)
+        + if spec.noisy_query {
+            spec.sigma * eps
+        } else {
+            0.0
+        };
 }
 
 #[cfg(feature = "alloc")]
-pub use batch::TaskBatch;
+pub use batch::{TaskBatch, TaskView};
 
 #[cfg(feature = "alloc")]
 mod batch {
     use super::*;
     use alloc::vec;
     use alloc::vec::Vec;
+
+    /// One task of a batch: `(x [n*d], y [n], x_q [d], y_q, w [d])`.
+    pub type TaskView<'a> = (&'a [f64], &'a [f64], &'a [f64], f64, &'a [f64]);
 
     /// `B` tasks stored contiguously: `x [B, n, d]`, `y [B, n]`, `xq [B, d]`, `yq [B]`, `w [B, d]`.
     #[derive(Debug, Clone, PartialEq)]
@@ -271,7 +283,11 @@ mod batch {
         }
 
         /// Redraws every task in place (the shape must match `spec`).
-        pub fn resample<R: Rng + ?Sized>(&mut self, rng: &mut R, spec: &TaskSpec<'_>) -> Result<()> {
+        pub fn resample<R: Rng + ?Sized>(
+            &mut self,
+            rng: &mut R,
+            spec: &TaskSpec<'_>,
+        ) -> Result<()> {
             spec.validate()?;
             check::same_len("batch n", self.n, spec.n)?;
             check::same_len("batch d", self.d, spec.d)?;
@@ -291,7 +307,7 @@ mod batch {
         }
 
         /// Task `i` as slices `(x, y, xq, yq, w)`; `None` when `i >= b`.
-        pub fn task(&self, i: usize) -> Option<(&[f64], &[f64], &[f64], f64, &[f64])> {
+        pub fn task(&self, i: usize) -> Option<TaskView<'_>> {
             let (n, d) = (self.n, self.d);
             Some((
                 self.x.get(i * n * d..(i + 1) * n * d)?,
@@ -307,10 +323,10 @@ mod batch {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
-    use alloc::{vec, vec::Vec};
     use crate::icl::chol::cholesky_in_place;
     use crate::rng::default_rng;
+    #[allow(unused_imports)]
+    use alloc::{vec, vec::Vec};
 
     #[test]
     fn bad_input_is_typed() {
@@ -333,8 +349,14 @@ mod tests {
             Err(Error::InvalidParam { name: "x_cov", .. })
         ));
         let bad = [1.0, 0.0, 0.0, -1.0];
-        let spec = TaskSpec { x_cov: XCov::Chol(&bad), ..TaskSpec::isotropic(2, 3, 0.0) };
-        assert!(matches!(spec.validate(), Err(Error::InvalidParam { name: "x_cov", .. })));
+        let spec = TaskSpec {
+            x_cov: XCov::Chol(&bad),
+            ..TaskSpec::isotropic(2, 3, 0.0)
+        };
+        assert!(matches!(
+            spec.validate(),
+            Err(Error::InvalidParam { name: "x_cov", .. })
+        ));
         assert!(TaskBatch::sample(&mut r, &TaskSpec::isotropic(2, 3, 0.0), 0).is_err());
     }
 
@@ -354,15 +376,34 @@ mod tests {
         let b = 40_000;
         let t = TaskBatch::sample(&mut default_rng(9), &spec, b).unwrap();
         // Sigma^{-1} by hand (cofactors / det; det = 4(2-0.25) - 1(1-0) = 6).
-        let inv: [f64; 9] = [1.75 / 6.0, -1.0 / 6.0, 0.5 / 6.0, -1.0 / 6.0, 4.0 / 6.0, -2.0 / 6.0, 0.5 / 6.0, -2.0 / 6.0, 7.0 / 6.0];
+        let inv: [f64; 9] = [
+            1.75 / 6.0,
+            -1.0 / 6.0,
+            0.5 / 6.0,
+            -1.0 / 6.0,
+            4.0 / 6.0,
+            -2.0 / 6.0,
+            0.5 / 6.0,
+            -2.0 / 6.0,
+            7.0 / 6.0,
+        ];
         for i in 0..d {
             for j in 0..d {
-                let m = (0..b).map(|k| t.xq[k * d + i] * t.xq[k * d + j]).sum::<f64>() / b as f64;
-                let se = ((cov[i * d + i] * cov[j * d + j] + cov[i * d + j].powi(2)) / b as f64).sqrt();
+                let m = (0..b)
+                    .map(|k| t.xq[k * d + i] * t.xq[k * d + j])
+                    .sum::<f64>()
+                    / b as f64;
+                let se =
+                    ((cov[i * d + i] * cov[j * d + j] + cov[i * d + j].powi(2)) / b as f64).sqrt();
                 assert!((m - cov[i * d + j]).abs() < 5.0 * se, "xx {i}{j}: {m}");
                 let m = (0..b).map(|k| t.w[k * d + i] * t.w[k * d + j]).sum::<f64>() / b as f64;
-                let se = ((inv[i * d + i] * inv[j * d + j] + inv[i * d + j].powi(2)) / b as f64).sqrt();
-                assert!((m - inv[i * d + j]).abs() < 5.0 * se, "ww {i}{j}: {m} vs {}", inv[i * d + j]);
+                let se =
+                    ((inv[i * d + i] * inv[j * d + j] + inv[i * d + j].powi(2)) / b as f64).sqrt();
+                assert!(
+                    (m - inv[i * d + j]).abs() < 5.0 * se,
+                    "ww {i}{j}: {m} vs {}",
+                    inv[i * d + j]
+                );
             }
         }
         let resid: Vec<f64> = (0..b)
@@ -372,7 +413,10 @@ mod tests {
             })
             .collect();
         let v = resid.iter().map(|r| r * r).sum::<f64>() / b as f64;
-        assert!((v - 0.25).abs() < 5.0 * 0.25 * (2.0 / b as f64).sqrt(), "noise var {v}");
+        assert!(
+            (v - 0.25).abs() < 5.0 * 0.25 * (2.0 / b as f64).sqrt(),
+            "noise var {v}"
+        );
     }
 
     #[test]

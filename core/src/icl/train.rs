@@ -50,8 +50,20 @@ impl LsaParams {
         let (n, d) = (batch.n, batch.d);
         let mut u = vec![0.0; d + 1];
         for (i, o) in out.iter_mut().enumerate() {
-            let (x, y, xq, _, _) = batch.task(i).ok_or(Error::len_mismatch("batch", batch.b, i))?;
-            *o = crate::icl::lsa::predict_unchecked(&self.v, &self.bq, x, y, xq, n, d, self.masked, &mut u);
+            let (x, y, xq, _, _) = batch
+                .task(i)
+                .ok_or(Error::len_mismatch("batch", batch.b, i))?;
+            *o = crate::icl::lsa::predict_unchecked(
+                &self.v,
+                &self.bq,
+                x,
+                y,
+                xq,
+                n,
+                d,
+                self.masked,
+                &mut u,
+            );
         }
         Ok(())
     }
@@ -70,7 +82,9 @@ impl LsaParams {
         let (mut u, mut w) = (vec![0.0; d + 1], vec![0.0; d + 1]);
         let mut loss = 0.0;
         for i in 0..batch.b {
-            let (x, y, xq, yq, _) = batch.task(i).ok_or(Error::len_mismatch("batch", batch.b, i))?;
+            let (x, y, xq, yq, _) = batch
+                .task(i)
+                .ok_or(Error::len_mismatch("batch", batch.b, i))?;
             let mut r2 = 0.0;
             accumulate_grad(
                 &self.v,
@@ -97,7 +111,10 @@ impl LsaParams {
         if loss.is_finite() {
             Ok(loss)
         } else {
-            Err(Error::NonFinite { what: "lsa loss", index: 0 })
+            Err(Error::NonFinite {
+                what: "lsa loss",
+                index: 0,
+            })
         }
     }
 }
@@ -125,7 +142,16 @@ pub struct LsaTrainConfig {
 
 impl Default for LsaTrainConfig {
     fn default() -> Self {
-        Self { steps: 4000, batch: 512, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, init_std: 0.1, masked: true }
+        Self {
+            steps: 4000,
+            batch: 512,
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            init_std: 0.1,
+            masked: true,
+        }
     }
 }
 
@@ -152,7 +178,9 @@ pub fn train_lsa<R: Rng + ?Sized>(
         batch.resample(rng, spec)?;
         let (gv, gb) = g.split_at_mut(lv);
         let loss = p.loss_and_grad(&batch, gv, gb)?;
-        let lr = cfg.lr * 0.5 * (1.0 + libm::cos(core::f64::consts::PI * (t - 1) as f64 / cfg.steps as f64));
+        let lr = cfg.lr
+            * 0.5
+            * (1.0 + libm::cos(core::f64::consts::PI * (t - 1) as f64 / cfg.steps as f64));
         let bc1 = 1.0 - libm::pow(cfg.beta1, t as f64);
         let bc2 = 1.0 - libm::pow(cfg.beta2, t as f64);
         let params = p.v.iter_mut().chain(p.bq.iter_mut());
@@ -169,11 +197,11 @@ pub fn train_lsa<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
-    use alloc::{vec, vec::Vec};
     use crate::icl::gd::optimal_eta;
     use crate::icl::lsa::effective_gamma;
     use crate::rng::default_rng;
+    #[allow(unused_imports)]
+    use alloc::{vec, vec::Vec};
 
     #[test]
     fn batch_gradient_matches_finite_differences() {
@@ -187,7 +215,11 @@ mod tests {
             let h = 1e-6;
             for k in 0..16 {
                 let (mut a, mut b) = (p.clone(), p.clone());
-                let (pa, pb) = if k < 4 { (&mut a.v[k], &mut b.v[k]) } else { (&mut a.bq[k - 4], &mut b.bq[k - 4]) };
+                let (pa, pb) = if k < 4 {
+                    (&mut a.v[k], &mut b.v[k])
+                } else {
+                    (&mut a.bq[k - 4], &mut b.bq[k - 4])
+                };
                 *pa += h;
                 *pb -= h;
                 let (mut t1, mut t2) = (vec![0.0; 4], vec![0.0; 12]);
@@ -195,7 +227,10 @@ mod tests {
                 let lb = b.loss_and_grad(&batch, &mut t1, &mut t2).unwrap();
                 let fd = (la - lb) / (2.0 * h);
                 let an = if k < 4 { gv[k] } else { gb[k - 4] };
-                assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "k={k} fd={fd} an={an}");
+                assert!(
+                    (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
+                    "k={k} fd={fd} an={an}"
+                );
             }
         }
     }
@@ -205,7 +240,11 @@ mod tests {
     #[test]
     fn short_training_learns_one_gd_step() {
         let spec = TaskSpec::isotropic(3, 10, 0.5);
-        let cfg = LsaTrainConfig { steps: 1500, batch: 256, ..LsaTrainConfig::default() };
+        let cfg = LsaTrainConfig {
+            steps: 1500,
+            batch: 256,
+            ..LsaTrainConfig::default()
+        };
         let p = train_lsa(&mut default_rng(11), &spec, &cfg, |_, _| {}).unwrap();
         let mut g = [0.0; 9];
         effective_gamma(&p.v, &p.bq, 3, &mut g).unwrap();
@@ -217,6 +256,9 @@ mod tests {
             }
         }
         let bad = LsaTrainConfig { lr: -1.0, ..cfg };
-        assert!(matches!(train_lsa(&mut default_rng(1), &spec, &bad, |_, _| {}), Err(Error::InvalidParam { name: "lr", .. })));
+        assert!(matches!(
+            train_lsa(&mut default_rng(1), &spec, &bad, |_, _| {}),
+            Err(Error::InvalidParam { name: "lr", .. })
+        ));
     }
 }

@@ -35,8 +35,21 @@ fn predictors() -> Result<Value> {
         ("gd3", Predictor::GdSteps { eta: 0.5, k: 3 }),
         ("ridge_0.25", Predictor::Ridge { lambda: 0.25 }),
         ("ols", Predictor::Ols),
-        ("sgd", Predictor::Sgd { alpha: 0.02, weight_decay: 0.0, clip: 20.0 }),
-        ("knn3", Predictor::Knn { k: 3, weighting: KnnWeighting::Distance }),
+        (
+            "sgd",
+            Predictor::Sgd {
+                alpha: 0.02,
+                weight_decay: 0.0,
+                clip: 20.0,
+            },
+        ),
+        (
+            "knn3",
+            Predictor::Knn {
+                k: 3,
+                weighting: KnnWeighting::Distance,
+            },
+        ),
     ];
     let mut m = serde_json::Map::new();
     for (name, p) in ps {
@@ -48,9 +61,18 @@ fn predictors() -> Result<Value> {
 }
 
 fn lsa_training() -> Result<Value> {
-    let cfg = LsaTrainConfig { steps: 40, batch: 16, ..LsaTrainConfig::default() };
+    let cfg = LsaTrainConfig {
+        steps: 40,
+        batch: 16,
+        ..LsaTrainConfig::default()
+    };
     let mut losses = Vec::new();
-    let p = train_lsa(&mut default_rng(64), &TaskSpec::isotropic(2, 5, 0.5), &cfg, |_, l| losses.push(l))?;
+    let p = train_lsa(
+        &mut default_rng(64),
+        &TaskSpec::isotropic(2, 5, 0.5),
+        &cfg,
+        |_, l| losses.push(l),
+    )?;
     Ok(json!({ "v": p.v, "bq": p.bq, "last_losses": losses[losses.len() - 3..] }))
 }
 
@@ -65,9 +87,25 @@ fn gamma_star() -> Result<Value> {
 /// This area's cases.
 pub fn cases() -> Vec<GoldenCase> {
     vec![
-        GoldenCase { name: "icl_tasks", rel_tol: 1e-12, produce: tasks },
-        GoldenCase { name: "icl_predictors", rel_tol: 1e-10, produce: predictors },
-        GoldenCase { name: "icl_lsa_training", rel_tol: 1e-9, produce: lsa_training },
-        GoldenCase { name: "icl_gamma_star", rel_tol: 1e-12, produce: gamma_star },
+        GoldenCase {
+            name: "icl_tasks",
+            rel_tol: 1e-12,
+            produce: tasks,
+        },
+        GoldenCase {
+            name: "icl_predictors",
+            rel_tol: 1e-10,
+            produce: predictors,
+        },
+        GoldenCase {
+            name: "icl_lsa_training",
+            rel_tol: 1e-9,
+            produce: lsa_training,
+        },
+        GoldenCase {
+            name: "icl_gamma_star",
+            rel_tol: 1e-12,
+            produce: gamma_star,
+        },
     ]
 }

@@ -59,25 +59,64 @@ fn part_a_predictors(n: usize, d: usize, sigma: f64, tau: f64) -> Result<Vec<(St
     let s2 = sigma * sigma;
     Ok(vec![
         ("OLS".into(), Predictor::Ols),
-        ("Ridge(sigma^2) Bayes".into(), Predictor::Ridge { lambda: bayes_lambda(s2, tau * tau)? }),
+        (
+            "Ridge(sigma^2) Bayes".into(),
+            Predictor::Ridge {
+                lambda: bayes_lambda(s2, tau * tau)?,
+            },
+        ),
         ("Ridge(0.1)".into(), Predictor::Ridge { lambda: 0.1 }),
         ("Ridge(1)".into(), Predictor::Ridge { lambda: 1.0 }),
-        ("GD1(eta*)".into(), Predictor::Gd1 { eta: optimal_eta(n, d, s2)? }),
+        (
+            "GD1(eta*)".into(),
+            Predictor::Gd1 {
+                eta: optimal_eta(n, d, s2)?,
+            },
+        ),
         ("GD3(0.5)".into(), Predictor::GdSteps { eta: 0.5, k: 3 }),
-        ("SGD(0.02)".into(), Predictor::Sgd { alpha: 0.02, weight_decay: 0.0, clip: 20.0 }),
-        ("kNN5".into(), Predictor::Knn { k: 5, weighting: KnnWeighting::Uniform }),
+        (
+            "SGD(0.02)".into(),
+            Predictor::Sgd {
+                alpha: 0.02,
+                weight_decay: 0.0,
+                clip: 20.0,
+            },
+        ),
+        (
+            "kNN5".into(),
+            Predictor::Knn {
+                k: 5,
+                weighting: KnnWeighting::Uniform,
+            },
+        ),
     ])
 }
 
 fn part_b_predictors(n: usize, d: usize, sigma: f64, tau: f64) -> Result<Vec<(String, Predictor)>> {
     let s2 = sigma * sigma;
     Ok(vec![
-        ("GD1(eta*)".into(), Predictor::Gd1 { eta: optimal_eta(n, d, s2)? }),
+        (
+            "GD1(eta*)".into(),
+            Predictor::Gd1 {
+                eta: optimal_eta(n, d, s2)?,
+            },
+        ),
         ("GD3(0.5)".into(), Predictor::GdSteps { eta: 0.5, k: 3 }),
-        ("Ridge(sigma^2)".into(), Predictor::Ridge { lambda: bayes_lambda(s2, tau * tau)? }),
+        (
+            "Ridge(sigma^2)".into(),
+            Predictor::Ridge {
+                lambda: bayes_lambda(s2, tau * tau)?,
+            },
+        ),
         ("Ridge(0.1)".into(), Predictor::Ridge { lambda: 0.1 }),
         ("OLS".into(), Predictor::Ols),
-        ("kNN5".into(), Predictor::Knn { k: 5, weighting: KnnWeighting::Uniform }),
+        (
+            "kNN5".into(),
+            Predictor::Knn {
+                k: 5,
+                weighting: KnnWeighting::Uniform,
+            },
+        ),
     ])
 }
 
@@ -106,7 +145,11 @@ impl Repro for IclAlgorithms {
             lr: 1e-2,
             b_eval_tasks: 20_000,
         })?;
-        if cfg.a_tasks < 100 || cfg.b_eval_tasks < 100 || cfg.b_sigmas.len() < 2 || !cfg.a_sigmas.contains(&0.0) {
+        if cfg.a_tasks < 100
+            || cfg.b_eval_tasks < 100
+            || cfg.b_sigmas.len() < 2
+            || !cfg.a_sigmas.contains(&0.0)
+        {
             bail!("config: a_tasks, b_eval_tasks >= 100; b_sigmas >= 2 levels; a_sigmas must contain 0");
         }
         let mut out = Outcome::new(
@@ -122,11 +165,20 @@ impl Repro for IclAlgorithms {
         let (d, n) = (cfg.a_d, cfg.a_n);
         let mut ta = Table::new(&["sigma", "predictor", "MSE", "SE", "SPD vs Bayes"]);
         let mut pass_a = [true; 4];
-        let mut scan_plot = Plot::new("ridge_scan.svg", "Part A: ridge MSE vs lambda (common random numbers)", "lambda", "MSE").log(true, true);
+        let mut scan_plot = Plot::new(
+            "ridge_scan.svg",
+            "Part A: ridge MSE vs lambda (common random numbers)",
+            "lambda",
+            "MSE",
+        )
+        .log(true, true);
         let mut argmins = Vec::new();
         let pb = ctx.progress(cfg.a_sigmas.len() as u64, "part A");
         for (si, &sigma) in cfg.a_sigmas.iter().enumerate() {
-            let spec = TaskSpec { w_scale: tau, ..TaskSpec::isotropic(d, n, sigma) };
+            let spec = TaskSpec {
+                w_scale: tau,
+                ..TaskSpec::isotropic(d, n, sigma)
+            };
             let tasks = TaskBatch::sample(&mut ctx.rng(100 + si as u64), &spec, cfg.a_tasks)?;
             let preds = part_a_predictors(n, d, sigma, tau)?;
             let mut yh: Vec<Vec<f64>> = Vec::new();
@@ -136,10 +188,19 @@ impl Repro for IclAlgorithms {
                 yh.push(o);
             }
             let bayes = &yh[1];
-            let mses: Vec<_> = yh.iter().map(|y| mse(y, &tasks.yq)).collect::<noisekit::Result<_>>()?;
+            let mses: Vec<_> = yh
+                .iter()
+                .map(|y| mse(y, &tasks.yq))
+                .collect::<noisekit::Result<_>>()?;
             for (k, (name, _)) in preds.iter().enumerate() {
                 let s = spd(&yh[k], bayes)?.mean;
-                ta.row(&[num(sigma), name.clone(), num(mses[k].mean), num(mses[k].se), num(s)]);
+                ta.row(&[
+                    num(sigma),
+                    name.clone(),
+                    num(mses[k].mean),
+                    num(mses[k].se),
+                    num(s),
+                ]);
                 // (1) paired difference of squared errors, Bayes minus other.
                 let diff = mean_se(tasks.b, |i| {
                     (bayes[i] - tasks.yq[i]).powi(2) - (yh[k][i] - tasks.yq[i]).powi(2)
@@ -156,7 +217,9 @@ impl Repro for IclAlgorithms {
                 pass_a[3] = m[0] < m[5] && m[5] < m[4] && m[4] < m[7];
             }
             // (2) lambda scan on the same tasks.
-            let mut grid: Vec<f64> = (0..13).map(|i| 10f64.powf(-3.0 + 5.0 * i as f64 / 12.0)).collect();
+            let mut grid: Vec<f64> = (0..13)
+                .map(|i| 10f64.powf(-3.0 + 5.0 * i as f64 / 12.0))
+                .collect();
             grid.push(sigma * sigma / (tau * tau));
             grid.sort_by(f64::total_cmp);
             let mut curve = Vec::new();
@@ -173,7 +236,11 @@ impl Repro for IclAlgorithms {
                 }
             }
             let target = sigma * sigma / (tau * tau);
-            let ok = if sigma == 0.0 { best.1 == grid[0] } else { best.1 >= target / 2.0 && best.1 <= target * 2.0 };
+            let ok = if sigma == 0.0 {
+                best.1 == grid[0]
+            } else {
+                best.1 >= target / 2.0 && best.1 <= target * 2.0
+            };
             pass_a[1] &= ok;
             argmins.push((sigma, best.1));
             out.measure(&format!("a_best_lambda_sigma{sigma}"), best.1);
@@ -188,27 +255,59 @@ impl Repro for IclAlgorithms {
         // ---------------- Part B ----------------
         let d = cfg.b_d;
         let mut tb = Table::new(&[
-            "n", "sigma", "SPD GD1*", "SPD GD3", "SPD Ridge(s2)", "SPD Ridge(0.1)", "SPD OLS", "SPD kNN5",
-            "ILWD GD1*", "ILWD Ridge(s2)", "ILWD OLS", "MSE LSA", "MSE GD1*", "MSE Ridge(s2)", "MSE OLS", "best", "pass",
+            "n",
+            "sigma",
+            "SPD GD1*",
+            "SPD GD3",
+            "SPD Ridge(s2)",
+            "SPD Ridge(0.1)",
+            "SPD OLS",
+            "SPD kNN5",
+            "ILWD GD1*",
+            "ILWD Ridge(s2)",
+            "ILWD OLS",
+            "MSE LSA",
+            "MSE GD1*",
+            "MSE Ridge(s2)",
+            "MSE OLS",
+            "best",
+            "pass",
         ]);
         let mut pass_b = true;
-        let mut spd_plot = Plot::new("spd_vs_sigma.svg", "Part B: SPD(trained LSA, predictor) vs noise", "sigma", "SPD").log(false, true);
+        let mut spd_plot = Plot::new(
+            "spd_vs_sigma.svg",
+            "Part B: SPD(trained LSA, predictor) vs noise",
+            "sigma",
+            "SPD",
+        )
+        .log(false, true);
         let total = (cfg.b_ns.len() * cfg.b_sigmas.len()) as u64;
         let pb = ctx.progress(total, "part B trainings");
         for (ni, &n) in cfg.b_ns.iter().enumerate() {
             let mut ridge_spd = Vec::new();
             let mut series: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 6];
             for &sigma in &cfg.b_sigmas {
-                let spec = TaskSpec { w_scale: tau, ..TaskSpec::isotropic(d, n, sigma) };
-                let tc = LsaTrainConfig { steps: cfg.steps, batch: cfg.batch, lr: cfg.lr, masked: true, ..LsaTrainConfig::default() };
+                let spec = TaskSpec {
+                    w_scale: tau,
+                    ..TaskSpec::isotropic(d, n, sigma)
+                };
+                let tc = LsaTrainConfig {
+                    steps: cfg.steps,
+                    batch: cfg.batch,
+                    lr: cfg.lr,
+                    masked: true,
+                    ..LsaTrainConfig::default()
+                };
                 let lsa = train_lsa(&mut ctx.rng(200 + ni as u64), &spec, &tc, |_, _| {})?;
-                let eval = TaskBatch::sample(&mut ctx.rng(300 + ni as u64), &spec, cfg.b_eval_tasks)?;
+                let eval =
+                    TaskBatch::sample(&mut ctx.rng(300 + ni as u64), &spec, cfg.b_eval_tasks)?;
                 let mut y_lsa = vec![0.0; eval.b];
                 lsa.predict_batch(&eval, &mut y_lsa)?;
                 let mut w_lsa = vec![0.0; eval.b * d];
                 let mut gv = vec![0.0; d + 1];
                 for (i, w) in w_lsa.chunks_exact_mut(d).enumerate() {
-                    let (x, y, _, _, _) = eval.task(i).ok_or_else(|| anyhow::anyhow!("task {i}"))?;
+                    let (x, y, _, _, _) =
+                        eval.task(i).ok_or_else(|| anyhow::anyhow!("task {i}"))?;
                     lsa_implicit_weight(&lsa.v, &lsa.bq, x, y, n, d, &mut gv, w)?;
                 }
                 let preds = part_b_predictors(n, d, sigma, tau)?;
@@ -232,7 +331,9 @@ impl Repro for IclAlgorithms {
                         ilwds.push(f64::NAN);
                     }
                 }
-                let best = (0..spds.len()).min_by(|&a, &b| spds[a].total_cmp(&spds[b])).unwrap_or(0);
+                let best = (0..spds.len())
+                    .min_by(|&a, &b| spds[a].total_cmp(&spds[b]))
+                    .unwrap_or(0);
                 let next = spds.iter().skip(1).cloned().fold(f64::INFINITY, f64::min);
                 let ok = best == 0 && spds[0] < 0.01 * next;
                 pass_b &= ok;
@@ -260,14 +361,24 @@ impl Repro for IclAlgorithms {
                     (if ok { "PASS" } else { "FAIL" }).to_string(),
                 ]);
                 out.measure(&format!("b_n{n}_sigma{sigma}_spd_gd1"), spds[0]);
-                out.measure(&format!("b_n{n}_sigma{sigma}_spd_ratio_gd1_next"), spds[0] / next);
+                out.measure(
+                    &format!("b_n{n}_sigma{sigma}_spd_ratio_gd1_next"),
+                    spds[0] / next,
+                );
                 pb.inc(1);
             }
             let dec = ridge_spd.windows(2).all(|w| w[1] < w[0]);
             out.measure(&format!("b_n{n}_spd_ridge_decreasing"), dec);
             pass_b &= dec;
             if ni + 1 == cfg.b_ns.len() {
-                let names = ["GD1(eta*)", "GD3(0.5)", "Ridge(sigma^2)", "Ridge(0.1)", "OLS", "kNN5"];
+                let names = [
+                    "GD1(eta*)",
+                    "GD3(0.5)",
+                    "Ridge(sigma^2)",
+                    "Ridge(0.1)",
+                    "OLS",
+                    "kNN5",
+                ];
                 for (k, s) in series.into_iter().enumerate() {
                     spd_plot = spd_plot.with(Series::line(format!("{} (n={n})", names[k]), s));
                 }
@@ -275,12 +386,15 @@ impl Repro for IclAlgorithms {
         }
         pb.finish_and_clear();
         out.pass = pass_a.iter().all(|&p| p) && pass_b;
-        out.measure("part_a_pass", pass_a.iter().all(|&p| p)).measure("part_b_pass", pass_b);
+        out.measure("part_a_pass", pass_a.iter().all(|&p| p))
+            .measure("part_b_pass", pass_b);
         out.table = tb;
         out.csv.push(("part_a.csv".into(), ta));
         out.plots.push(scan_plot);
         out.plots.push(spd_plot);
-        out.notes.push(format!("Part A ridge-scan argmins (sigma, lambda): {argmins:?}"));
+        out.notes.push(format!(
+            "Part A ridge-scan argmins (sigma, lambda): {argmins:?}"
+        ));
         out.notes.push("Part A table: part_a.csv (MSE against the noisy query label and SPD against the Bayes ridge).".into());
         Ok(out)
     }

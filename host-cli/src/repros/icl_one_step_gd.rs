@@ -99,7 +99,10 @@ fn run_one(
     let mut y_lsa = vec![0.0; eval.b];
     p.predict_batch(&eval, &mut y_lsa)?;
     let mut y_ref = vec![0.0; eval.b];
-    Predictor::Preconditioned { gamma: target.to_vec() }.predict_batch(&eval, &mut y_ref)?;
+    Predictor::Preconditioned {
+        gamma: target.to_vec(),
+    }
+    .predict_batch(&eval, &mut y_ref)?;
     let mut y_odd = vec![0.0; eval.b];
     Predictor::Preconditioned { gamma: g.clone() }.predict_batch(&eval, &mut y_odd)?;
     let s = spd(&y_lsa, &y_ref)?.mean;
@@ -145,7 +148,11 @@ impl Repro for IclOneStepGd {
             mc_tasks: if ctx.quick { 200_000 } else { 1_000_000 },
         })?;
         let (d, n) = (cfg.d, cfg.n);
-        if cfg.sigma_diag.len() != d || cfg.sigmas.len() < 2 || cfg.eval_tasks < 100 || cfg.mc_tasks < 1000 {
+        if cfg.sigma_diag.len() != d
+            || cfg.sigmas.len() < 2
+            || cfg.eval_tasks < 100
+            || cfg.mc_tasks < 1000
+        {
             bail!("config: sigma_diag needs d entries, sigmas >= 2 levels, eval_tasks >= 100, mc_tasks >= 1000");
         }
         let mut id = vec![0.0; d * d];
@@ -171,7 +178,10 @@ impl Repro for IclOneStepGd {
                 let mut gamma = vec![0.0; d * d];
                 effective_gamma(&p.v, &p.bq, d, &mut gamma)?;
                 rows.push(Row {
-                    label: format!("A {} sigma={sigma}", if masked { "masked" } else { "unmasked" }),
+                    label: format!(
+                        "A {} sigma={sigma}",
+                        if masked { "masked" } else { "unmasked" }
+                    ),
                     target_eta: eta,
                     eta_hat: m[0],
                     relf: m[1],
@@ -193,15 +203,35 @@ impl Repro for IclOneStepGd {
             .all(|(_, c)| c.windows(2).all(|w| w[1].1 < w[0].1));
         // Exp B: x ~ N(0, diag), w ~ N(0, Sigma^{-1}).
         let sx: Vec<f64> = (0..d * d)
-            .map(|k| if k % (d + 1) == 0 { cfg.sigma_diag[k / (d + 1)] } else { 0.0 })
+            .map(|k| {
+                if k % (d + 1) == 0 {
+                    cfg.sigma_diag[k / (d + 1)]
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let mut lx = sx.clone();
         noisekit::icl::chol::cholesky_in_place(&mut lx, d, "sigma_diag")?;
         let sw: Vec<f64> = (0..d * d)
-            .map(|k| if k % (d + 1) == 0 { 1.0 / cfg.sigma_diag[k / (d + 1)] } else { 0.0 })
+            .map(|k| {
+                if k % (d + 1) == 0 {
+                    1.0 / cfg.sigma_diag[k / (d + 1)]
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let mut target_b = vec![0.0; d * d];
-        optimal_gamma(&sx, &sw, d, n, cfg.sigma_b * cfg.sigma_b, &mut target_b, &mut vec![0.0; 2 * d * d])?;
+        optimal_gamma(
+            &sx,
+            &sw,
+            d,
+            n,
+            cfg.sigma_b * cfg.sigma_b,
+            &mut target_b,
+            &mut vec![0.0; 2 * d * d],
+        )?;
         let spec_b = TaskSpec {
             x_cov: XCov::Chol(&lx),
             w_cov: WCov::InverseOfX,
@@ -273,8 +303,18 @@ impl Repro for IclOneStepGd {
 
         let pass = rows.iter().all(|r| r.pass) && monotone;
         let mut table = Table::new(&[
-            "config", "target eta", "eta_hat", "gamma_relF", "cos(target)", "cos(I)", "rel_spd",
-            "MSE LSA", "MSE GD*", "R*", "even_energy", "pass",
+            "config",
+            "target eta",
+            "eta_hat",
+            "gamma_relF",
+            "cos(target)",
+            "cos(I)",
+            "rel_spd",
+            "MSE LSA",
+            "MSE GD*",
+            "R*",
+            "even_energy",
+            "pass",
         ]);
         for r in &rows {
             table.row(&[
@@ -331,20 +371,35 @@ impl Repro for IclOneStepGd {
                 (s, n as f64 / (n as f64 + d as f64 + 1.0 + s * s))
             })
             .collect();
-        let mut plot = Plot::new("eta_vs_sigma.svg", "Learned step tr(Gamma_eff)/d vs eta* = n/(n+d+1+sigma^2)", "sigma", "step size")
-            .with(Series::line("eta*", grid));
+        let mut plot = Plot::new(
+            "eta_vs_sigma.svg",
+            "Learned step tr(Gamma_eff)/d vs eta* = n/(n+d+1+sigma^2)",
+            "sigma",
+            "step size",
+        )
+        .with(Series::line("eta*", grid));
         for (masked, c) in eta_by_mask {
-            plot = plot.with(Series::points(if masked { "LSA masked" } else { "LSA unmasked" }, c));
+            plot = plot.with(Series::points(
+                if masked { "LSA masked" } else { "LSA unmasked" },
+                c,
+            ));
         }
         out.plots.push(plot);
         // Plot 2: Exp B diagonal of Gamma_eff against eta* Sigma^{-1}.
         let b = &rows[rows.len() - 2];
-        let diag = |g: &[f64]| -> Vec<(f64, f64)> { (0..d).map(|i| (cfg.sigma_diag[i], g[i * d + i])).collect() };
+        let diag = |g: &[f64]| -> Vec<(f64, f64)> {
+            (0..d).map(|i| (cfg.sigma_diag[i], g[i * d + i])).collect()
+        };
         out.plots.push(
-            Plot::new("precond_diag.svg", "Exp B: diag(Gamma_eff) vs eta* Sigma^-1", "Sigma_ii", "Gamma_ii")
-                .log(true, true)
-                .with(Series::line("eta* / Sigma_ii", diag(&target_b)))
-                .with(Series::points("trained LSA", diag(&b.gamma))),
+            Plot::new(
+                "precond_diag.svg",
+                "Exp B: diag(Gamma_eff) vs eta* Sigma^-1",
+                "Sigma_ii",
+                "Gamma_ii",
+            )
+            .log(true, true)
+            .with(Series::line("eta* / Sigma_ii", diag(&target_b)))
+            .with(Series::points("trained LSA", diag(&b.gamma))),
         );
         out.notes.push(format!(
             "Exp C: Monte Carlo optimal step eta_f = {eta_f:.5} over {} tasks (linear response: {:.5}).",
