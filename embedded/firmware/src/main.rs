@@ -71,7 +71,9 @@ fn main() -> ! {
     let (bottom, _) = paint_stack();
     let Ok(stdout) = hio::hstdout() else {
         debug::exit(debug::EXIT_FAILURE);
-        loop {}
+        loop {
+            cortex_m::asm::wfi();
+        }
     };
     let mut out = Semihosting(stdout);
     let status = run_all(&mut out);
@@ -87,5 +89,7 @@ fn main() -> ! {
             debug::exit(debug::EXIT_FAILURE);
         }
     }
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

@@ -41,7 +41,7 @@ pub fn update_rules<S: Sink>(sink: &mut S) -> Result<()> {
             lr: 0.01,
             momentum: 0.9,
             weight_decay: 0.01,
-            gsnr: 7.071_067_7,
+            gsnr: 7.071_068,
             step: t as u64 + 1,
         };
         apply_update(&rule, &mut p, g, &mut [&mut buf], None, 0)?;
