@@ -140,7 +140,9 @@ impl Repro for IclAlgorithms {
             b_d: 5,
             b_ns: vec![10, 20],
             b_sigmas: vec![0.0, 0.5, 1.0, 2.0],
-            steps: if ctx.quick { 1500 } else { 3000 },
+            // The spec's 3000 steps at both scales: with 1500 the worst seed's SPD ratio came
+            // within 4% of the 0.01 threshold (training noise, not the claim).
+            steps: 3000,
             batch: 256,
             lr: 1e-2,
             b_eval_tasks: 20_000,
