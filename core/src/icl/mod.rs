@@ -16,6 +16,7 @@
 //! | kNN regression | [`knn`] |
 //! | LSA forward/gradients, `Gamma_eff`, von Oswald construction | [`lsa`] |
 //! | LSA pre-training (Adam, cosine schedule) | `train` (alloc) |
+//! | LSA loss/gradient with the gemms on a `Backend` (f32) | `lsa_backend` (alloc) |
 //! | all learners as one enum, batched over tasks | `predictor` (alloc) |
 //! | SPD, ILWD, alignment | [`metrics`] |
 //!
@@ -26,6 +27,8 @@ pub mod chol;
 pub mod gd;
 pub mod knn;
 pub mod lsa;
+#[cfg(feature = "alloc")]
+pub mod lsa_backend;
 pub mod metrics;
 #[cfg(feature = "alloc")]
 pub mod predictor;

@@ -13,8 +13,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::Rng;
 
+use crate::backend::Backend;
 use crate::error::{check, Error, Result};
 use crate::icl::lsa::{accumulate_grad, param_lens};
+use crate::icl::lsa_backend::{loss_and_grad_backend, LsaWorkspace};
 use crate::icl::task::{TaskBatch, TaskSpec};
 use crate::rng::seq;
 
@@ -155,11 +157,51 @@ impl Default for LsaTrainConfig {
     }
 }
 
-/// Trains an LSA on tasks from `spec`; `on_step(t, loss)` is called after each step (progress).
+/// Trains an LSA on tasks from `spec` (`f64` reference gradient); `on_step(t, loss)` is called
+/// after each step (progress).
 pub fn train_lsa<R: Rng + ?Sized>(
     rng: &mut R,
     spec: &TaskSpec<'_>,
     cfg: &LsaTrainConfig,
+    on_step: impl FnMut(usize, f64),
+) -> Result<LsaParams> {
+    train_with(
+        rng,
+        spec,
+        cfg,
+        &mut |p, b, gv, gb| p.loss_and_grad(b, gv, gb),
+        on_step,
+    )
+}
+
+/// [`train_lsa`] with the gemm-shaped gradient work on `be` in `f32`
+/// ([`crate::icl::lsa_backend`]); masked attention only.
+pub fn train_lsa_on<B: Backend, R: Rng + ?Sized>(
+    be: &B,
+    rng: &mut R,
+    spec: &TaskSpec<'_>,
+    cfg: &LsaTrainConfig,
+    on_step: impl FnMut(usize, f64),
+) -> Result<LsaParams> {
+    check::nonzero("batch", cfg.batch)?;
+    spec.validate()?;
+    let mut ws = LsaWorkspace::new(be, cfg.batch, spec.n, spec.d)?;
+    train_with(
+        rng,
+        spec,
+        cfg,
+        &mut |p, b, gv, gb| loss_and_grad_backend(be, &mut ws, p, b, gv, gb),
+        on_step,
+    )
+}
+
+type GradFn<'g> = dyn FnMut(&LsaParams, &TaskBatch, &mut [f64], &mut [f64]) -> Result<f64> + 'g;
+
+fn train_with<R: Rng + ?Sized>(
+    rng: &mut R,
+    spec: &TaskSpec<'_>,
+    cfg: &LsaTrainConfig,
+    grad: &mut GradFn<'_>,
     mut on_step: impl FnMut(usize, f64),
 ) -> Result<LsaParams> {
     spec.validate()?;
@@ -177,7 +219,7 @@ pub fn train_lsa<R: Rng + ?Sized>(
     for t in 1..=cfg.steps {
         batch.resample(rng, spec)?;
         let (gv, gb) = g.split_at_mut(lv);
-        let loss = p.loss_and_grad(&batch, gv, gb)?;
+        let loss = grad(&p, &batch, gv, gb)?;
         let lr = cfg.lr
             * 0.5
             * (1.0 + libm::cos(core::f64::consts::PI * (t - 1) as f64 / cfg.steps as f64));
@@ -253,6 +295,25 @@ mod tests {
             for j in 0..3 {
                 let want = if i == j { eta } else { 0.0 };
                 assert!((g[i * 3 + j] - want).abs() < 0.03 * eta, "{g:?} vs {eta}");
+            }
+        }
+        // The same protocol with the gradient gemms on the CPU backend in f32.
+        let q = train_lsa_on(
+            &crate::backend::CpuBackend,
+            &mut default_rng(11),
+            &spec,
+            &cfg,
+            |_, _| {},
+        )
+        .unwrap();
+        effective_gamma(&q.v, &q.bq, 3, &mut g).unwrap();
+        for i in 0..3 {
+            for j in 0..3 {
+                let want = if i == j { eta } else { 0.0 };
+                assert!(
+                    (g[i * 3 + j] - want).abs() < 0.03 * eta,
+                    "backend: {g:?} vs {eta}"
+                );
             }
         }
         let bad = LsaTrainConfig { lr: -1.0, ..cfg };
