@@ -10,7 +10,7 @@
 
 use anyhow::{bail, Result};
 use noisekit::icl::gd::{optimal_eta, optimal_gamma, optimal_risk};
-use noisekit::icl::lsa::effective_gamma;
+use noisekit::icl::lsa::{effective_gamma, lsa_implicit_weight};
 use noisekit::icl::metrics::{frob_cos, mse, rel_frob, spd};
 use noisekit::icl::predictor::Predictor;
 use noisekit::icl::task::{Response, TaskBatch, TaskSpec, WCov, XCov};
@@ -61,13 +61,14 @@ struct Row {
     mse_ref: f64,
     risk: f64,
     even: f64,
+    sens_cos: f64,
     pass: bool,
     gamma: Vec<f64>,
 }
 
 /// Trains on `spec`, evaluates against one preconditioned GD step with `target`. Returns the
-/// parameters and `[eta_hat, relF, cos(target), cos(I), rel_spd, MSE LSA, MSE ref, even_energy]`,
-/// where `even_energy = mean (y_hat - x_q^T Gamma_eff h)^2`.
+/// parameters and `[eta_hat, relF, cos(target), cos(I), rel_spd, MSE LSA, MSE ref, even_energy, sens_cos]`,
+/// where `even_energy = mean (y_hat - x_q^T Gamma_eff h)^2`, and the mean sensitivity cosine.
 fn run_one(
     ctx: &Ctx,
     cfg: &Config,
@@ -75,7 +76,7 @@ fn run_one(
     masked: bool,
     stream: u64,
     target: &[f64],
-) -> Result<(LsaParams, [f64; 8])> {
+) -> Result<(LsaParams, [f64; 9])> {
     let d = spec.d;
     let tc = LsaTrainConfig {
         steps: cfg.steps,
@@ -108,6 +109,24 @@ fn run_one(
     let s = spd(&y_lsa, &y_ref)?.mean;
     let ref_sq = y_ref.iter().map(|v| v * v).sum::<f64>() / eval.b as f64;
     let even = spd(&y_lsa, &y_odd)?.mean;
+    // von Oswald-style sensitivity cosine (masked model: d y_hat / d x_q = (v^T G Bq)^T exactly;
+    // reference: Gamma h). NaN for the unmasked model, whose sensitivity also depends on x_q.
+    let sens_cos = if masked {
+        let (mut gv, mut ws, mut wr) = (vec![0.0; d + 1], vec![0.0; d], vec![0.0; d]);
+        let ref_p = Predictor::Preconditioned {
+            gamma: target.to_vec(),
+        };
+        let mut acc = 0.0;
+        for i in 0..eval.b {
+            let (x, y, _, _, _) = eval.task(i).ok_or_else(|| anyhow::anyhow!("task {i}"))?;
+            lsa_implicit_weight(&p.v, &p.bq, x, y, spec.n, d, &mut gv, &mut ws)?;
+            ref_p.weights(x, y, spec.n, d, &mut wr)?;
+            acc += frob_cos(&ws, &wr)?;
+        }
+        acc / eval.b as f64
+    } else {
+        f64::NAN
+    };
     let mut id = vec![0.0; d * d];
     (0..d).for_each(|i| id[i * d + i] = 1.0);
     let out = [
@@ -119,6 +138,7 @@ fn run_one(
         mse(&y_lsa, &eval.yq)?.mean,
         mse(&y_ref, &eval.yq)?.mean,
         even,
+        sens_cos,
     ];
     Ok((p, out))
 }
@@ -192,6 +212,7 @@ impl Repro for IclOneStepGd {
                     mse_ref: m[6],
                     risk,
                     even,
+                    sens_cos: m[8],
                     pass,
                     gamma,
                 });
@@ -254,6 +275,7 @@ impl Repro for IclOneStepGd {
             mse_ref: m[6],
             risk: f64::NAN,
             even,
+            sens_cos: m[8],
             pass: pass_b,
             gamma: gamma_b,
         });
@@ -297,6 +319,7 @@ impl Repro for IclOneStepGd {
             mse_ref: m[6],
             risk: f64::NAN,
             even,
+            sens_cos: m[8],
             pass: pass_c,
             gamma: gamma_c,
         });
@@ -314,6 +337,7 @@ impl Repro for IclOneStepGd {
             "MSE GD*",
             "R*",
             "even_energy",
+            "sens_cos",
             "pass",
         ]);
         for r in &rows {
@@ -329,6 +353,11 @@ impl Repro for IclOneStepGd {
                 num(r.mse_ref),
                 num(r.risk),
                 num(r.even),
+                if r.sens_cos.is_nan() {
+                    "-".to_string()
+                } else {
+                    format!("{:.6}", r.sens_cos)
+                },
                 (if r.pass { "PASS" } else { "FAIL" }).to_string(),
             ]);
         }
