@@ -1,1 +1,10 @@
 //! Label noise and robust recovery: label-noise samplers, ELR, NMTune, sub-gradient matrix recovery.
+//!
+//! | paper | items |
+//! |---|---|
+//! | ELR (Liu et al. 2020, arXiv 2007.00151) | [`label_noise`], [`elr`] |
+//! | NMTune (Chen et al. 2023, arXiv 2309.17002) | `spectrum`, `nmtune` (feature `alloc`) |
+//! | SubGM (Ma & Fattahi 2022, arXiv 2202.08788) | [`sensing`], [`subgm`] |
+
+pub mod sensing;
+pub mod subgm;
