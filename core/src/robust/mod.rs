@@ -6,5 +6,7 @@
 //! | NMTune (Chen et al. 2023, arXiv 2309.17002) | `spectrum`, `nmtune` (feature `alloc`) |
 //! | SubGM (Ma & Fattahi 2022, arXiv 2202.08788) | [`sensing`], [`subgm`] |
 
+pub mod elr;
+pub mod label_noise;
 pub mod sensing;
 pub mod subgm;
