@@ -8,5 +8,9 @@
 
 pub mod elr;
 pub mod label_noise;
+#[cfg(feature = "alloc")]
+pub mod nmtune;
 pub mod sensing;
+#[cfg(feature = "alloc")]
+pub mod spectrum;
 pub mod subgm;
