@@ -37,6 +37,8 @@ struct Config {
     pre_hidden: usize,
     pre_lr: f32,
     pre_steps: usize,
+    /// Pre-training init: "he" (He normal) or "torch" (PyTorch nn.Linear default).
+    pre_init: String,
     noise_levels: Vec<f64>,
     down_classes: usize,
     down_train: usize,
@@ -66,6 +68,7 @@ impl Config {
             pre_hidden: 64,
             pre_lr: 0.5,
             pre_steps: 1500,
+            pre_init: "torch".into(),
             noise_levels: vec![0.0, 0.4],
             down_classes: 4,
             down_train: 200,
@@ -291,7 +294,8 @@ impl Repro for Nmtune {
                 let (mut noisy, mut cor) = (vec![0u32; clean.len()], vec![false; clean.len()]);
                 symmetric(&mut ctx.rng(base + 1), &clean, cfg.clusters, eta, SymStyle::Code, &mut noisy, &mut cor)?;
                 let ypre: Vec<usize> = noisy.iter().map(|&y| y as usize).collect();
-                let mut mlp = Mlp::new(&[d_in, h, cfg.clusters], Activation::Relu, Init::He, &mut ctx.rng(base + 2))?;
+                let init = if cfg.pre_init == "torch" { Init::TorchDefault } else { Init::He };
+                let mut mlp = Mlp::new(&[d_in, h, cfg.clusters], Activation::Relu, init, &mut ctx.rng(base + 2))?;
                 let mut cache = MlpCache::default();
                 let mut grads = vec![0f32; mlp.num_params()];
                 let mut dl = vec![0f32; cfg.pre_samples * cfg.clusters];
@@ -385,7 +389,11 @@ impl Repro for Nmtune {
             .measure("max_top_share_gain", max_top_gain)
             .measure("min_nmtune_minus_lp_id", min_gain_id)
             .measure("min_nmtune_minus_lp_ood", min_gain_ood)
-            .measure("max_abs_nmtune_minus_noreg", max_abl);
+            .measure("max_abs_nmtune_minus_noreg", max_abl)
+            .measure("crit1_lp_drop", c1)
+            .measure("crit2_spectrum", c2)
+            .measure("crit3_nmtune_beats_lp", c3)
+            .measure("crit4_ablation_within_5", c4);
         out.table = table;
         let series = |k: usize, f: fn(&Row) -> [f64; 2], name: &str| {
             let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.1, f(&r.2)[k])).collect();
