@@ -18,17 +18,26 @@ fn run_quick(name: &str, seed: u64, files: &[&str]) {
     let summary = run_one(repro, &opts).unwrap();
     assert_eq!(summary.pass, Some(true), "{name} failed at seed {seed}");
     for f in ["result.json", "report.md"].iter().chain(files) {
-        assert!(dir.path().join(name).join(f).exists(), "{name}: {f} missing");
+        assert!(
+            dir.path().join(name).join(f).exists(),
+            "{name}: {f} missing"
+        );
     }
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name).join("result.json")).unwrap()).unwrap();
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(name).join("result.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(result["pass"], true);
     assert_eq!(result["seed"], seed);
 }
 
 #[test]
 fn elr_quick_passes() {
-    run_quick("elr", 17, &["test_accuracy.svg", "memorized.svg", "curves.csv"]);
+    run_quick(
+        "elr",
+        17,
+        &["test_accuracy.svg", "memorized.svg", "curves.csv"],
+    );
 }
 
 #[test]

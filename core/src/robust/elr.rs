@@ -41,7 +41,10 @@ pub struct ElrConfig {
 impl Default for ElrConfig {
     /// The CIFAR-10 symmetric-noise defaults of the reference configs: beta 0.7, lambda 3.
     fn default() -> Self {
-        Self { beta: 0.7, lambda: 3.0 }
+        Self {
+            beta: 0.7,
+            lambda: 3.0,
+        }
     }
 }
 
@@ -108,7 +111,11 @@ pub fn elr_step(
     check::same_len("ELR logits (B * C)", b * c, logits.len())?;
     check::same_len("ELR grad (B * C)", b * c, grad.len())?;
     if let Some(&bad) = ids.iter().find(|&&i| i as usize >= n) {
-        return Err(Error::invalid("example id", bad as f64, "below the number of examples N"));
+        return Err(Error::invalid(
+            "example id",
+            bad as f64,
+            "below the number of examples N",
+        ));
     }
     if let Some(&bad) = labels.iter().find(|&&y| y as usize >= c) {
         return Err(Error::invalid("label", bad as f64, "a class index below C"));
@@ -138,7 +145,11 @@ pub fn elr_step(
         for (tk, &p) in t.iter_mut().zip(g.iter()) {
             *tk = cfg.beta * *tk + (1.0 - cfg.beta) * p.clamp(CLAMP_LO, CLAMP_HI) / pc_sum;
         }
-        let inner_c: f64 = t.iter().zip(g.iter()).map(|(tk, &p)| tk * p.clamp(CLAMP_LO, CLAMP_HI)).sum();
+        let inner_c: f64 = t
+            .iter()
+            .zip(g.iter())
+            .map(|(tk, &p)| tk * p.clamp(CLAMP_LO, CLAMP_HI))
+            .sum();
         let one_minus = (1.0 - inner_c).max(f64::MIN_POSITIVE);
         reg += libm::log(one_minus);
         // Gradient: CE part + lambda * REG part, per example scaled by 1/B.
@@ -164,17 +175,21 @@ pub fn elr_step(
                     }
                 };
                 let gp: f64 = g.iter().enumerate().map(|(k, &p)| gk(k, p) * p).sum();
-                for j in 0..c {
-                    let p = g[j];
+                for (j, gj) in g.iter_mut().enumerate() {
+                    let p = *gj;
                     let dreg = p * (gk(j, p) - gp);
                     let dce = p - if j == y { 1.0 } else { 0.0 };
-                    g[j] = (dce + lam * dreg) * inv_b;
+                    *gj = (dce + lam * dreg) * inv_b;
                 }
             }
         }
     }
     let (ce, reg) = (ce * inv_b, reg * inv_b);
-    let total = if cfg.lambda == 0.0 { ce } else { ce + cfg.lambda * reg };
+    let total = if cfg.lambda == 0.0 {
+        ce
+    } else {
+        ce + cfg.lambda * reg
+    };
     Ok(ElrLoss { ce, reg, total })
 }
 
@@ -202,6 +217,7 @@ pub fn mix_targets(lam: f64, t_a: &[f64], t_b: &[f64], out: &mut [f64]) -> Resul
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -213,13 +229,23 @@ mod tests {
     }
 
     /// One example, B = 1: returns (loss, t_new, grad).
-    fn one<const C: usize>(z: [f64; C], y: u32, t_prev: [f64; C], beta: f64, lambda: f64, mode: ElrGrad) -> (ElrLoss, [f64; C], [f64; C]) {
+    fn one<const C: usize>(
+        z: [f64; C],
+        y: u32,
+        t_prev: [f64; C],
+        beta: f64,
+        lambda: f64,
+        mode: ElrGrad,
+    ) -> (ElrLoss, [f64; C], [f64; C]) {
         let mut t = t_prev;
         let mut g = [0.0; C];
         let l = elr_step(
             &ElrConfig { beta, lambda },
             mode,
-            ElrShape { examples: 1, classes: C },
+            ElrShape {
+                examples: 1,
+                classes: C,
+            },
             &mut t,
             &[0],
             &z,
@@ -235,7 +261,11 @@ mod tests {
         let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
         let p: Vec<f64> = z.iter().map(|v| (v - m).exp() / s).collect();
-        let inner: f64 = t.iter().zip(&p).map(|(a, b)| a * b.clamp(CLAMP_LO, CLAMP_HI)).sum();
+        let inner: f64 = t
+            .iter()
+            .zip(&p)
+            .map(|(a, b)| a * b.clamp(CLAMP_LO, CLAMP_HI))
+            .sum();
         -(z[y] - m - s.ln()) + lambda * (1.0 - inner).ln()
     }
     extern crate std;
@@ -253,18 +283,31 @@ mod tests {
         close(&ga, &g, 1e-14);
         // dREG alone = (dL - dCE) / lambda.
         let p = [0.65900114, 0.24243297, 0.09856589];
-        let dreg: Vec<f64> = (0..3).map(|j| (g[j] - (p[j] - if j == 0 { 1.0 } else { 0.0 })) / 3.0).collect();
+        let dreg: Vec<f64> = (0..3)
+            .map(|j| (g[j] - (p[j] - if j == 0 { 1.0 } else { 0.0 })) / 3.0)
+            .collect();
         close(&dreg, &[-0.03637282, 0.02229757, 0.01407526], 1e-8);
     }
 
     #[test]
     fn golden_case_2() {
-        let (l, t, g) = one([0.5, -1.0, 2.0, 0.0], 1, [0.1, 0.2, 0.6, 0.1], 0.9, 7.0, ElrGrad::Exact);
+        let (l, t, g) = one(
+            [0.5, -1.0, 2.0, 0.0],
+            1,
+            [0.1, 0.2, 0.6, 0.1],
+            0.9,
+            7.0,
+            ElrGrad::Exact,
+        );
         close(&t, &[0.10584447, 0.18353538, 0.61100999, 0.09961016], 1e-8);
         assert!((l.ce - 3.34234958).abs() < 1e-8);
         assert!((l.reg - -0.62868993).abs() < 1e-8);
         assert!((l.total - -1.05847993).abs() < 1e-7);
-        close(&g, &[0.90895692, -0.83323725, -0.63489409, 0.55917442], 1e-8);
+        close(
+            &g,
+            &[0.90895692, -0.83323725, -0.63489409, 0.55917442],
+            1e-8,
+        );
     }
 
     #[test]
@@ -292,7 +335,9 @@ mod tests {
                 let (mut zp, mut zm) = (z, z);
                 zp[j] += h;
                 zm[j] -= h;
-                let fd = (loss_fixed_t(&zp, y as usize, &t, 3.0) - loss_fixed_t(&zm, y as usize, &t, 3.0)) / (2.0 * h);
+                let fd = (loss_fixed_t(&zp, y as usize, &t, 3.0)
+                    - loss_fixed_t(&zm, y as usize, &t, 3.0))
+                    / (2.0 * h);
                 assert!((fd - g[j]).abs() < 2e-9, "{j}: fd {fd} vs {}", g[j]);
             }
             assert!(g.iter().sum::<f64>().abs() < 1e-12);
@@ -327,10 +372,23 @@ mod tests {
         let mut t = [0.0; 6]; // N = 2, C = 3
         let mut g = [0.0; 6];
         let cfg = ElrConfig { beta, lambda: 3.0 };
-        let shape = ElrShape { examples: 2, classes: 3 };
+        let shape = ElrShape {
+            examples: 2,
+            classes: 3,
+        };
         for k in 1..=5 {
             let z = [0.1 * k as f64, -0.3, 0.4, 1.0, 2.0, -1.0];
-            elr_step(&cfg, ElrGrad::Exact, shape, &mut t, &[1, 0], &z, &[0, 2], &mut g).unwrap();
+            elr_step(
+                &cfg,
+                ElrGrad::Exact,
+                shape,
+                &mut t,
+                &[1, 0],
+                &z,
+                &[0, 2],
+                &mut g,
+            )
+            .unwrap();
             for row in t.chunks(3) {
                 assert!((row.iter().sum::<f64>() - (1.0 - beta.powi(k))).abs() < 1e-12);
                 assert!(row.iter().all(|&v| v >= 0.0));
@@ -339,7 +397,20 @@ mod tests {
         let z = [0.3, -0.3, 0.4];
         let mut t0 = [0.2, 0.3, 0.1];
         let mut g0 = [0.0; 3];
-        let l0 = elr_step(&ElrConfig { beta, lambda: 0.0 }, ElrGrad::Exact, ElrShape { examples: 1, classes: 3 }, &mut t0, &[0], &z, &[1], &mut g0).unwrap();
+        let l0 = elr_step(
+            &ElrConfig { beta, lambda: 0.0 },
+            ElrGrad::Exact,
+            ElrShape {
+                examples: 1,
+                classes: 3,
+            },
+            &mut t0,
+            &[0],
+            &z,
+            &[1],
+            &mut g0,
+        )
+        .unwrap();
         assert_eq!(l0.total.to_bits(), l0.ce.to_bits());
         // Empty batch.
         let l = elr_step(&cfg, ElrGrad::Exact, shape, &mut t, &[], &[], &[], &mut []).unwrap();
@@ -368,13 +439,40 @@ mod tests {
     fn bad_input_is_typed() {
         let mut t = [0.0; 3];
         let mut g = [0.0; 3];
-        let shape = ElrShape { examples: 1, classes: 3 };
+        let shape = ElrShape {
+            examples: 1,
+            classes: 3,
+        };
         let z = [0.0, 1.0, 2.0];
         for (cfg, name) in [
-            (ElrConfig { beta: 1.0, lambda: 3.0 }, "beta"),
-            (ElrConfig { beta: -0.1, lambda: 3.0 }, "beta"),
-            (ElrConfig { beta: 0.7, lambda: -1.0 }, "lambda"),
-            (ElrConfig { beta: 0.7, lambda: f64::NAN }, "lambda"),
+            (
+                ElrConfig {
+                    beta: 1.0,
+                    lambda: 3.0,
+                },
+                "beta",
+            ),
+            (
+                ElrConfig {
+                    beta: -0.1,
+                    lambda: 3.0,
+                },
+                "beta",
+            ),
+            (
+                ElrConfig {
+                    beta: 0.7,
+                    lambda: -1.0,
+                },
+                "lambda",
+            ),
+            (
+                ElrConfig {
+                    beta: 0.7,
+                    lambda: f64::NAN,
+                },
+                "lambda",
+            ),
         ] {
             assert!(matches!(
                 elr_step(&cfg, ElrGrad::Exact, shape, &mut t, &[0], &z, &[0], &mut g),
@@ -384,15 +482,33 @@ mod tests {
         let cfg = ElrConfig::default();
         assert!(matches!(
             elr_step(&cfg, ElrGrad::Exact, shape, &mut t, &[1], &z, &[0], &mut g),
-            Err(Error::InvalidParam { name: "example id", .. })
+            Err(Error::InvalidParam {
+                name: "example id",
+                ..
+            })
         ));
         assert!(matches!(
             elr_step(&cfg, ElrGrad::Exact, shape, &mut t, &[0], &z, &[3], &mut g),
             Err(Error::InvalidParam { name: "label", .. })
         ));
         assert!(matches!(
-            elr_step(&cfg, ElrGrad::Exact, ElrShape { examples: 1, classes: 1 }, &mut t[..1], &[0], &z[..1], &[0], &mut g[..1]),
-            Err(Error::InvalidParam { name: "classes", .. })
+            elr_step(
+                &cfg,
+                ElrGrad::Exact,
+                ElrShape {
+                    examples: 1,
+                    classes: 1
+                },
+                &mut t[..1],
+                &[0],
+                &z[..1],
+                &[0],
+                &mut g[..1]
+            ),
+            Err(Error::InvalidParam {
+                name: "classes",
+                ..
+            })
         ));
         let zn = [0.0, f64::NAN, 2.0];
         assert!(matches!(

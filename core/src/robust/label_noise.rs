@@ -65,7 +65,13 @@ pub struct NoiseReport {
     pub realised_rate: f64,
 }
 
-fn check_common(clean: &[u32], classes: usize, eta: f64, noisy: &[u32], corrupted: &[bool]) -> Result<()> {
+fn check_common(
+    clean: &[u32],
+    classes: usize,
+    eta: f64,
+    noisy: &[u32],
+    corrupted: &[bool],
+) -> Result<()> {
     if classes < 2 {
         return Err(Error::invalid("classes", classes as f64, "an integer >= 2"));
     }
@@ -73,7 +79,11 @@ fn check_common(clean: &[u32], classes: usize, eta: f64, noisy: &[u32], corrupte
     check::same_len("noisy labels", clean.len(), noisy.len())?;
     check::same_len("corrupted flags", clean.len(), corrupted.len())?;
     if let Some(&bad) = clean.iter().find(|&&y| y as usize >= classes) {
-        return Err(Error::invalid("label", bad as f64, "a class index below classes"));
+        return Err(Error::invalid(
+            "label",
+            bad as f64,
+            "a class index below classes",
+        ));
     }
     Ok(())
 }
@@ -100,7 +110,11 @@ fn report(clean: &[u32], noisy: &[u32], corrupted: &[bool]) -> NoiseReport {
     NoiseReport {
         corrupted: corrupted.iter().filter(|&&c| c).count(),
         changed,
-        realised_rate: if n == 0 { 0.0 } else { changed as f64 / n as f64 },
+        realised_rate: if n == 0 {
+            0.0
+        } else {
+            changed as f64 / n as f64
+        },
     }
 }
 
@@ -161,7 +175,11 @@ pub fn pair_flip<R: Rng + ?Sized>(
     check_common(clean, classes, eta, noisy, corrupted)?;
     check::same_len("pair map", classes, map.len())?;
     if let Some(&bad) = map.iter().find(|&&t| t as usize >= classes) {
-        return Err(Error::invalid("pair map", bad as f64, "class indices below classes"));
+        return Err(Error::invalid(
+            "pair map",
+            bad as f64,
+            "class indices below classes",
+        ));
     }
     noisy.copy_from_slice(clean);
     corrupted.fill(false);
@@ -206,7 +224,16 @@ pub fn asym_cifar10<R: Rng + ?Sized>(
     noisy: &mut [u32],
     corrupted: &mut [bool],
 ) -> Result<NoiseReport> {
-    pair_flip(rng, clean, 10, &CIFAR10_PAIRS, eta, PairSelect::Clean, noisy, corrupted)
+    pair_flip(
+        rng,
+        clean,
+        10,
+        &CIFAR10_PAIRS,
+        eta,
+        PairSelect::Clean,
+        noisy,
+        corrupted,
+    )
 }
 
 /// CIFAR-100 style cyclic blocks: per example, with probability `eta`, class `i` moves to the next
@@ -223,13 +250,21 @@ pub fn cyclic_blocks<R: Rng + ?Sized>(
 ) -> Result<NoiseReport> {
     check_common(clean, classes, eta, noisy, corrupted)?;
     if block < 2 || classes % block != 0 {
-        return Err(Error::invalid("block", block as f64, "an integer >= 2 dividing classes"));
+        return Err(Error::invalid(
+            "block",
+            block as f64,
+            "an integer >= 2 dividing classes",
+        ));
     }
     for i in 0..clean.len() {
         let y = clean[i] as usize;
         let flip = seq::uniform(rng) < eta;
         let start = y - y % block;
-        noisy[i] = if flip { (start + (y - start + 1) % block) as u32 } else { y as u32 };
+        noisy[i] = if flip {
+            (start + (y - start + 1) % block) as u32
+        } else {
+            y as u32
+        };
         corrupted[i] = flip;
     }
     Ok(report(clean, noisy, corrupted))
@@ -244,8 +279,12 @@ pub fn check_transition(t: &[f64], classes: usize) -> Result<()> {
     for row in t.chunks_exact(classes) {
         let mut s = 0.0;
         for &v in row {
-            if !(v >= 0.0) || !v.is_finite() {
-                return Err(Error::invalid("transition entry", v, "a finite number >= 0"));
+            if !v.is_finite() || v < 0.0 {
+                return Err(Error::invalid(
+                    "transition entry",
+                    v,
+                    "a finite number >= 0",
+                ));
             }
             s += v;
         }
@@ -278,7 +317,12 @@ pub fn noisify<R: Rng + ?Sized>(
 
 /// The expected transition matrix of [`symmetric`] noise into `out` (`C x C`):
 /// code style `(1 - eta) I + (eta / C) 1 1^T`; exclusive `(1 - eta) I + eta / (C - 1) (1 1^T - I)`.
-pub fn symmetric_transition(classes: usize, eta: f64, style: SymStyle, out: &mut [f64]) -> Result<()> {
+pub fn symmetric_transition(
+    classes: usize,
+    eta: f64,
+    style: SymStyle,
+    out: &mut [f64],
+) -> Result<()> {
     if classes < 2 {
         return Err(Error::invalid("classes", classes as f64, "an integer >= 2"));
     }
@@ -298,6 +342,7 @@ pub fn symmetric_transition(classes: usize, eta: f64, style: SymStyle, out: &mut
 }
 
 #[cfg(all(test, feature = "alloc"))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::default_rng;
@@ -322,9 +367,22 @@ mod tests {
         let clean = balanced(n, c);
         for seed in 0..5 {
             let (mut noisy, mut cor) = (vec![0; n], vec![false; n]);
-            let r = symmetric(&mut default_rng(seed), &clean, c, 0.4, SymStyle::Code, &mut noisy, &mut cor).unwrap();
+            let r = symmetric(
+                &mut default_rng(seed),
+                &clean,
+                c,
+                0.4,
+                SymStyle::Code,
+                &mut noisy,
+                &mut cor,
+            )
+            .unwrap();
             assert_eq!(r.corrupted, 40_000);
-            assert!((r.realised_rate - 0.36).abs() < 0.005, "{}", r.realised_rate);
+            assert!(
+                (r.realised_rate - 0.36).abs() < 0.005,
+                "{}",
+                r.realised_rate
+            );
             assert_eq!(r.realised_rate, realised_rate(&clean, &noisy).unwrap());
             // Uncorrupted examples keep their label.
             assert!((0..n).all(|i| cor[i] || noisy[i] == clean[i]));
@@ -350,9 +408,20 @@ mod tests {
         let mut rng = default_rng(9);
         let (mut noisy, mut cor) = (vec![0; 20], vec![false; 20]);
         for _ in 0..2000 {
-            let r = symmetric(&mut rng, &clean, 4, 0.4, SymStyle::Code, &mut noisy, &mut cor).unwrap();
+            let r = symmetric(
+                &mut rng,
+                &clean,
+                4,
+                0.4,
+                SymStyle::Code,
+                &mut noisy,
+                &mut cor,
+            )
+            .unwrap();
             assert_eq!(r.corrupted, 8);
-            hits.iter_mut().zip(&cor).for_each(|(h, &c)| *h += c as u8 as f64);
+            hits.iter_mut()
+                .zip(&cor)
+                .for_each(|(h, &c)| *h += c as u8 as f64);
         }
         let e = 2000.0 * 0.4;
         let stat: f64 = hits.iter().map(|o| (o - e) * (o - e) / e).sum();
@@ -365,14 +434,29 @@ mod tests {
         let (n, c) = (10_000, 10);
         let clean = balanced(n, c);
         let (mut noisy, mut cor) = (vec![0; n], vec![false; n]);
-        let r = symmetric(&mut default_rng(1), &clean, c, 0.4, SymStyle::Exclusive, &mut noisy, &mut cor).unwrap();
+        let r = symmetric(
+            &mut default_rng(1),
+            &clean,
+            c,
+            0.4,
+            SymStyle::Exclusive,
+            &mut noisy,
+            &mut cor,
+        )
+        .unwrap();
         assert_eq!(r.changed, 4000);
         assert_eq!(r.corrupted, 4000);
     }
 
     #[test]
     fn code_count_matches_python_loop() {
-        for (eta, n, want) in [(0.4, 100_000, 40_000), (0.4, 1200, 480), (0.35, 7, 3), (0.3, 10, 3), (0.0, 5, 0)] {
+        for (eta, n, want) in [
+            (0.4, 100_000, 40_000),
+            (0.4, 1200, 480),
+            (0.35, 7, 3),
+            (0.3, 10, 3),
+            (0.0, 5, 0),
+        ] {
             // Python: sum(1 for i in range(n) if i < eta * n)
             let py = (0..n).filter(|&i| (i as f64) < eta * n as f64).count();
             assert_eq!(code_count(eta, n), py);
@@ -396,8 +480,17 @@ mod tests {
             }
         }
         // Sequential selection re-selects flipped cats among the dogs: fewer wrong labels.
-        let r2 = pair_flip(&mut default_rng(3), &clean, 10, &CIFAR10_PAIRS, 0.4, PairSelect::Sequential, &mut noisy, &mut cor)
-            .unwrap();
+        let r2 = pair_flip(
+            &mut default_rng(3),
+            &clean,
+            10,
+            &CIFAR10_PAIRS,
+            0.4,
+            PairSelect::Sequential,
+            &mut noisy,
+            &mut cor,
+        )
+        .unwrap();
         assert!(r2.changed < 10_000 && r2.changed > 8_000, "{}", r2.changed);
     }
 
@@ -406,7 +499,8 @@ mod tests {
         let (n, c) = (100_000, 10);
         let clean = balanced(n, c);
         let (mut noisy, mut cor) = (vec![0; n], vec![false; n]);
-        let r = cyclic_blocks(&mut default_rng(5), &clean, c, 5, 0.4, &mut noisy, &mut cor).unwrap();
+        let r =
+            cyclic_blocks(&mut default_rng(5), &clean, c, 5, 0.4, &mut noisy, &mut cor).unwrap();
         // Binomial(1e5, 0.4): sd 155; 5 sd.
         assert!((r.changed as f64 - 40_000.0).abs() < 5.0 * 155.0);
         for i in 0..n {
@@ -431,7 +525,11 @@ mod tests {
         let (mut noisy, mut cor) = (vec![0; n], vec![false; n]);
         let r = noisify(&mut default_rng(8), &clean, c, &t, &mut noisy, &mut cor).unwrap();
         // Binomial(1e5, 0.36): sd 152; 5 sd.
-        assert!((r.changed as f64 - 36_000.0).abs() < 5.0 * 152.0, "{}", r.changed);
+        assert!(
+            (r.changed as f64 - 36_000.0).abs() < 5.0 * 152.0,
+            "{}",
+            r.changed
+        );
     }
 
     #[test]
@@ -441,35 +539,88 @@ mod tests {
         let mut rng = default_rng(0);
         for eta in [1.0, -0.1, f64::NAN] {
             assert!(matches!(
-                symmetric(&mut rng, &clean, 3, eta, SymStyle::Code, &mut noisy, &mut cor),
+                symmetric(
+                    &mut rng,
+                    &clean,
+                    3,
+                    eta,
+                    SymStyle::Code,
+                    &mut noisy,
+                    &mut cor
+                ),
                 Err(Error::InvalidParam { name: "eta", .. })
             ));
         }
         assert!(matches!(
-            symmetric(&mut rng, &[0, 0], 1, 0.2, SymStyle::Code, &mut noisy[..2], &mut cor[..2]),
-            Err(Error::InvalidParam { name: "classes", .. })
+            symmetric(
+                &mut rng,
+                &[0, 0],
+                1,
+                0.2,
+                SymStyle::Code,
+                &mut noisy[..2],
+                &mut cor[..2]
+            ),
+            Err(Error::InvalidParam {
+                name: "classes",
+                ..
+            })
         ));
         assert!(matches!(
-            symmetric(&mut rng, &[0, 5], 3, 0.2, SymStyle::Code, &mut noisy[..2], &mut cor[..2]),
+            symmetric(
+                &mut rng,
+                &[0, 5],
+                3,
+                0.2,
+                SymStyle::Code,
+                &mut noisy[..2],
+                &mut cor[..2]
+            ),
             Err(Error::InvalidParam { name: "label", .. })
         ));
         assert!(matches!(
-            symmetric(&mut rng, &clean, 3, 0.2, SymStyle::Code, &mut noisy[..2], &mut cor),
+            symmetric(
+                &mut rng,
+                &clean,
+                3,
+                0.2,
+                SymStyle::Code,
+                &mut noisy[..2],
+                &mut cor
+            ),
             Err(Error::ShapeMismatch { .. })
         ));
         let bad_t = [0.5, 0.6, 0.0, 1.0];
         assert!(matches!(
             noisify(&mut rng, &[0, 1], 2, &bad_t, &mut noisy[..2], &mut cor[..2]),
-            Err(Error::InvalidParam { name: "transition row sum", .. })
+            Err(Error::InvalidParam {
+                name: "transition row sum",
+                ..
+            })
         ));
         let neg_t = [1.5, -0.5, 0.0, 1.0];
-        assert!(matches!(check_transition(&neg_t, 2), Err(Error::InvalidParam { name: "transition entry", .. })));
+        assert!(matches!(
+            check_transition(&neg_t, 2),
+            Err(Error::InvalidParam {
+                name: "transition entry",
+                ..
+            })
+        ));
         assert!(matches!(
             cyclic_blocks(&mut rng, &clean, 3, 2, 0.2, &mut noisy, &mut cor),
             Err(Error::InvalidParam { name: "block", .. })
         ));
         assert!(matches!(
-            pair_flip(&mut rng, &clean, 3, &[0, 1], 0.2, PairSelect::Clean, &mut noisy, &mut cor),
+            pair_flip(
+                &mut rng,
+                &clean,
+                3,
+                &[0, 1],
+                0.2,
+                PairSelect::Clean,
+                &mut noisy,
+                &mut cor
+            ),
             Err(Error::ShapeMismatch { .. })
         ));
     }

@@ -44,7 +44,12 @@ pub struct NmtuneWeights {
 
 impl Default for NmtuneWeights {
     fn default() -> Self {
-        Self { mse: 1.0, cov: 0.04, svd: 0.001, k: 5 }
+        Self {
+            mse: 1.0,
+            cov: 0.04,
+            svd: 0.001,
+            k: 5,
+        }
     }
 }
 
@@ -81,11 +86,21 @@ fn check_matrix(name: &'static str, z: &[f64], n: usize, d: usize) -> Result<()>
 /// The off-diagonal entries of a row-major `d x d` matrix, row by row.
 pub fn off_diagonal(m: &[f64], d: usize) -> Result<Vec<f64>> {
     check::same_len("off_diagonal (d * d)", d * d, m.len())?;
-    Ok((0..d * d).filter(|i| i / d != i % d).map(|i| m[i]).collect())
+    Ok((0..d * d)
+        .filter(|i| i / d != i % d)
+        .map(|i| m[i])
+        .collect())
 }
 
 /// `L_MSE` and, when `grad` is given (`n x D`), `grad += w * dL/dZ`.
-pub fn mse_consistency(z: &[f64], f: &[f64], n: usize, d: usize, w: f64, grad: Option<&mut [f64]>) -> Result<f64> {
+pub fn mse_consistency(
+    z: &[f64],
+    f: &[f64],
+    n: usize,
+    d: usize,
+    w: f64,
+    grad: Option<&mut [f64]>,
+) -> Result<f64> {
     check_matrix("features Z", z, n, d)?;
     check_matrix("features F", f, n, d)?;
     let scale = 1.0 / (n * d) as f64;
@@ -120,7 +135,11 @@ pub fn mse_consistency(z: &[f64], f: &[f64], n: usize, d: usize, w: f64, grad: O
 pub fn covariance(z: &[f64], n: usize, d: usize, w: f64, grad: Option<&mut [f64]>) -> Result<f64> {
     check_matrix("features Z", z, n, d)?;
     if n < 2 {
-        return Err(Error::invalid("rows", n as f64, "at least 2 rows for the covariance term"));
+        return Err(Error::invalid(
+            "rows",
+            n as f64,
+            "at least 2 rows for the covariance term",
+        ));
     }
     let mut zc = DMatrix::from_row_slice(n, d, z);
     for j in 0..d {
@@ -151,7 +170,14 @@ pub fn covariance(z: &[f64], n: usize, d: usize, w: f64, grad: Option<&mut [f64]
 
 /// `L_SVD` (top-`k` share of the singular values, negated) and, when `grad` is given,
 /// `grad += w * dL/dZ`. The gradient needs distinct non-zero singular values to be stable.
-pub fn singular_share(z: &[f64], n: usize, d: usize, k: usize, w: f64, grad: Option<&mut [f64]>) -> Result<f64> {
+pub fn singular_share(
+    z: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    w: f64,
+    grad: Option<&mut [f64]>,
+) -> Result<f64> {
     check_matrix("features Z", z, n, d)?;
     check::nonzero("k", k)?;
     let m = DMatrix::from_row_slice(n, d, z);
@@ -206,13 +232,14 @@ pub fn regularizers(
         r.cov = covariance(z, n, d, w.cov, grad.as_deref_mut())?;
     }
     if w.svd > 0.0 {
-        r.svd = singular_share(z, n, d, w.k, w.svd, grad.as_deref_mut())?;
+        r.svd = singular_share(z, n, d, w.k, w.svd, grad)?;
     }
     r.total = w.mse * r.mse + w.cov * r.cov + w.svd * r.svd;
     Ok(r)
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -257,9 +284,21 @@ mod tests {
         let (n, d) = (8, 6);
         type Term = fn(&[f64], &[f64], usize, usize, Option<&mut [f64]>) -> f64;
         let terms: [(&str, Term, f64); 3] = [
-            ("mse", |z, f, n, d, g| mse_consistency(z, f, n, d, 1.0, g).unwrap(), 1e-8),
-            ("cov", |z, _, n, d, g| covariance(z, n, d, 1.0, g).unwrap(), 5e-7),
-            ("svd", |z, _, n, d, g| singular_share(z, n, d, 5, 1.0, g).unwrap(), 1e-8),
+            (
+                "mse",
+                |z, f, n, d, g| mse_consistency(z, f, n, d, 1.0, g).unwrap(),
+                1e-8,
+            ),
+            (
+                "cov",
+                |z, _, n, d, g| covariance(z, n, d, 1.0, g).unwrap(),
+                5e-7,
+            ),
+            (
+                "svd",
+                |z, _, n, d, g| singular_share(z, n, d, 5, 1.0, g).unwrap(),
+                1e-8,
+            ),
         ];
         for (name, term, tol) in terms {
             let mut g = vec![0.0; n * d];
@@ -270,7 +309,11 @@ mod tests {
                 zp[idx] += h;
                 zm[idx] -= h;
                 let fd = (term(&zp, &f, n, d, None) - term(&zm, &f, n, d, None)) / (2.0 * h);
-                assert!((fd - g[idx]).abs() < tol * (1.0 + fd.abs()), "{name}[{idx}]: fd {fd} vs {}", g[idx]);
+                assert!(
+                    (fd - g[idx]).abs() < tol * (1.0 + fd.abs()),
+                    "{name}[{idx}]: fd {fd} vs {}",
+                    g[idx]
+                );
             }
         }
     }
@@ -278,7 +321,10 @@ mod tests {
     #[test]
     fn off_diagonal_and_invariants() {
         let m: Vec<f64> = (0..16).map(|v| v as f64).collect();
-        assert_eq!(off_diagonal(&m, 4).unwrap(), vec![1., 2., 3., 4., 6., 7., 8., 9., 11., 12., 13., 14.]);
+        assert_eq!(
+            off_diagonal(&m, 4).unwrap(),
+            vec![1., 2., 3., 4., 6., 7., 8., 9., 11., 12., 13., 14.]
+        );
         let (z, f) = case2();
         // L_SVD in [-1/k, -1/q] and scale-invariant; L_MSE invariant to positive row scaling.
         let s = singular_share(&z, 8, 6, 5, 1.0, None).unwrap();
@@ -294,19 +340,45 @@ mod tests {
         let zu = [1., 1., -1., 1., 1., -1., -1., -1.];
         assert!(covariance(&zu, 4, 2, 1.0, None).unwrap().abs() < 1e-15);
         // All weights 0: nothing.
-        let w0 = NmtuneWeights { mse: 0.0, cov: 0.0, svd: 0.0, k: 5 };
-        assert_eq!(regularizers(&z, &f, 8, 6, &w0, None).unwrap(), NmtuneRegs::default());
+        let w0 = NmtuneWeights {
+            mse: 0.0,
+            cov: 0.0,
+            svd: 0.0,
+            k: 5,
+        };
+        assert_eq!(
+            regularizers(&z, &f, 8, 6, &w0, None).unwrap(),
+            NmtuneRegs::default()
+        );
     }
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(covariance(&[1.0, 2.0], 1, 2, 1.0, None), Err(Error::InvalidParam { name: "rows", .. })));
-        assert!(matches!(singular_share(&Z1, 4, 3, 0, 1.0, None), Err(Error::InvalidParam { name: "k", .. })));
-        let bad = NmtuneWeights { cov: -1.0, ..NmtuneWeights::default() };
-        assert!(matches!(regularizers(&Z1, &F1, 4, 3, &bad, None), Err(Error::InvalidParam { name: "w_cov", .. })));
-        assert!(matches!(mse_consistency(&Z1, &F1[..9], 4, 3, 1.0, None), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            covariance(&[1.0, 2.0], 1, 2, 1.0, None),
+            Err(Error::InvalidParam { name: "rows", .. })
+        ));
+        assert!(matches!(
+            singular_share(&Z1, 4, 3, 0, 1.0, None),
+            Err(Error::InvalidParam { name: "k", .. })
+        ));
+        let bad = NmtuneWeights {
+            cov: -1.0,
+            ..NmtuneWeights::default()
+        };
+        assert!(matches!(
+            regularizers(&Z1, &F1, 4, 3, &bad, None),
+            Err(Error::InvalidParam { name: "w_cov", .. })
+        ));
+        assert!(matches!(
+            mse_consistency(&Z1, &F1[..9], 4, 3, 1.0, None),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let mut zn = Z1;
         zn[4] = f64::INFINITY;
-        assert!(matches!(covariance(&zn, 4, 3, 1.0, None), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            covariance(&zn, 4, 3, 1.0, None),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

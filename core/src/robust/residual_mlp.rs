@@ -43,7 +43,12 @@ pub struct ResidualCache {
 impl ResidualMlp {
     /// A transform for `d` features with `hidden` units: PyTorch-default init of both layers, then
     /// `W2` and `b2` multiplied by `w2_scale` (the spec's reproduction uses 0.1), `s = 1`.
-    pub fn new<R: Rng + ?Sized>(rng: &mut R, d: usize, hidden: usize, w2_scale: f32) -> Result<Self> {
+    pub fn new<R: Rng + ?Sized>(
+        rng: &mut R,
+        d: usize,
+        hidden: usize,
+        w2_scale: f32,
+    ) -> Result<Self> {
         check::finite("w2_scale", w2_scale as f64)?;
         let mut mlp = Mlp::new(&[d, hidden, d], Activation::Relu, Init::TorchDefault, rng)?;
         if let Some(l2) = mlp.layers.get(1).copied() {
@@ -51,7 +56,10 @@ impl ResidualMlp {
                 .iter_mut()
                 .for_each(|w| *w *= w2_scale);
         }
-        Ok(Self { mlp, scale: alloc::vec![1.0; d] })
+        Ok(Self {
+            mlp,
+            scale: alloc::vec![1.0; d],
+        })
     }
 
     /// Feature width `D`.
@@ -60,7 +68,12 @@ impl ResidualMlp {
     }
 
     /// `z` for a `batch x D` feature matrix `f` (kept in `cache.z`).
-    pub fn forward<'c>(&self, f: &[f32], batch: usize, cache: &'c mut ResidualCache) -> Result<&'c [f32]> {
+    pub fn forward<'c>(
+        &self,
+        f: &[f32],
+        batch: usize,
+        cache: &'c mut ResidualCache,
+    ) -> Result<&'c [f32]> {
         let d = self.dim();
         check::same_len("residual transform input", batch * d, f.len())?;
         let g = self.mlp.forward(f, batch, &mut cache.mlp)?;
@@ -72,14 +85,25 @@ impl ResidualMlp {
                 .g
                 .chunks_exact(d)
                 .zip(f.chunks_exact(d))
-                .flat_map(|(gr, fr)| gr.iter().zip(fr).zip(&self.scale).map(|((g, f), s)| s * g + f)),
+                .flat_map(|(gr, fr)| {
+                    gr.iter()
+                        .zip(fr)
+                        .zip(&self.scale)
+                        .map(|((g, f), s)| s * g + f)
+                }),
         );
         Ok(&cache.z)
     }
 
     /// Backward from `dz = dL/dz`: writes the inner MLP's parameter gradients into `grad_mlp`
     /// (length `mlp.num_params()`) and `dL/ds` into `grad_scale` (length D).
-    pub fn backward(&self, cache: &mut ResidualCache, dz: &[f32], grad_mlp: &mut [f32], grad_scale: &mut [f32]) -> Result<()> {
+    pub fn backward(
+        &self,
+        cache: &mut ResidualCache,
+        dz: &[f32],
+        grad_mlp: &mut [f32],
+        grad_scale: &mut [f32],
+    ) -> Result<()> {
         let d = self.dim();
         check::same_len("dL/dz", cache.z.len(), dz.len())?;
         check::same_len("dL/ds", d, grad_scale.len())?;
@@ -96,6 +120,7 @@ impl ResidualMlp {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::default_rng;
@@ -108,12 +133,19 @@ mod tests {
         let mut rng = default_rng(1);
         let mut t = ResidualMlp::new(&mut rng, d, h, 0.5).unwrap();
         t.scale = vec![0.7, 1.3, -0.4];
-        let f: Vec<f32> = (0..b * d).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
-        let c: Vec<f32> = (0..b * d).map(|i| ((i * 5 % 7) as f32 - 3.0) / 2.0).collect();
+        let f: Vec<f32> = (0..b * d)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0)
+            .collect();
+        let c: Vec<f32> = (0..b * d)
+            .map(|i| ((i * 5 % 7) as f32 - 3.0) / 2.0)
+            .collect();
         let loss = |t: &ResidualMlp| -> f64 {
             let mut cache = ResidualCache::default();
             let z = t.forward(&f, b, &mut cache).unwrap();
-            z.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum()
+            z.iter()
+                .zip(&c)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum()
         };
         let mut cache = ResidualCache::default();
         t.forward(&f, b, &mut cache).unwrap();
@@ -126,14 +158,22 @@ mod tests {
             tp.mlp.params[i] += h_step;
             tm.mlp.params[i] -= h_step;
             let fd = (loss(&tp) - loss(&tm)) / (2.0 * h_step as f64);
-            assert!((fd - gm[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()), "param {i}: {fd} vs {}", gm[i]);
+            assert!(
+                (fd - gm[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()),
+                "param {i}: {fd} vs {}",
+                gm[i]
+            );
         }
         for j in 0..d {
             let (mut tp, mut tm) = (t.clone(), t.clone());
             tp.scale[j] += h_step;
             tm.scale[j] -= h_step;
             let fd = (loss(&tp) - loss(&tm)) / (2.0 * h_step as f64);
-            assert!((fd - gs[j] as f64).abs() < 2e-3 * (1.0 + fd.abs()), "scale {j}: {fd} vs {}", gs[j]);
+            assert!(
+                (fd - gs[j] as f64).abs() < 2e-3 * (1.0 + fd.abs()),
+                "scale {j}: {fd} vs {}",
+                gs[j]
+            );
         }
     }
 

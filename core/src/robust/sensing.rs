@@ -94,8 +94,12 @@ pub fn orthonormalize_columns(a: &mut [f64], rows: usize, cols: usize) -> Result
                 }
             }
         }
-        let norm = libm::sqrt((0..rows).map(|i| a[i * cols + j] * a[i * cols + j]).sum::<f64>());
-        if !(norm > 1e-12) {
+        let norm = libm::sqrt(
+            (0..rows)
+                .map(|i| a[i * cols + j] * a[i * cols + j])
+                .sum::<f64>(),
+        );
+        if norm.is_nan() || norm <= 1e-12 {
             return Err(Error::Numerical("columns are linearly dependent"));
         }
         for i in 0..rows {
@@ -234,6 +238,7 @@ impl SensingProblem {
 }
 
 #[cfg(all(test, feature = "alloc"))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::default_rng;
@@ -256,15 +261,27 @@ mod tests {
         let (d, r) = (6, 2);
         for a in 0..r {
             for b in 0..r {
-                let g: f64 = (0..d).map(|i| pr.u_star[i * r + a] * pr.u_star[i * r + b]).sum();
-                let want = if a != b { 0.0 } else if a == 0 { 1.0 } else { 0.5 };
+                let g: f64 = (0..d)
+                    .map(|i| pr.u_star[i * r + a] * pr.u_star[i * r + b])
+                    .sum();
+                let want = if a != b {
+                    0.0
+                } else if a == 0 {
+                    1.0
+                } else {
+                    0.5
+                };
                 assert!((g - want).abs() < 1e-12, "{a}{b}: {g}");
             }
         }
         // No outliers, no noise: y = <A_i, X*>.
         assert_eq!(pr.outliers, 0);
         let i = 17;
-        let dot: f64 = pr.a[i * 36..(i + 1) * 36].iter().zip(&pr.x_star).map(|(p, q)| p * q).sum();
+        let dot: f64 = pr.a[i * 36..(i + 1) * 36]
+            .iter()
+            .zip(&pr.x_star)
+            .map(|(p, q)| p * q)
+            .sum();
         assert_eq!(pr.y[i], dot);
     }
 
@@ -272,7 +289,11 @@ mod tests {
     fn outlier_fraction_matches_p() {
         let pr = SensingProblem::sample(&mut default_rng(2), spec(0.2)).unwrap();
         // Binomial(4000, 0.2): sd = 25.3; 5 sd band.
-        assert!((pr.outliers as f64 - 800.0).abs() < 5.0 * 25.3, "{}", pr.outliers);
+        assert!(
+            (pr.outliers as f64 - 800.0).abs() < 5.0 * 25.3,
+            "{}",
+            pr.outliers
+        );
         assert_eq!(pr.outliers, pr.mask.iter().filter(|&&b| b).count());
     }
 
@@ -280,13 +301,31 @@ mod tests {
     fn bad_input_is_typed() {
         let mut rng = default_rng(0);
         for (s, name) in [
-            (SensingSpec { p: 1.0, ..spec(0.0) }, "p"),
-            (SensingSpec { p: -0.1, ..spec(0.0) }, "p"),
+            (
+                SensingSpec {
+                    p: 1.0,
+                    ..spec(0.0)
+                },
+                "p",
+            ),
+            (
+                SensingSpec {
+                    p: -0.1,
+                    ..spec(0.0)
+                },
+                "p",
+            ),
             (SensingSpec { r: 7, ..spec(0.0) }, "r"),
             (SensingSpec { r: 0, ..spec(0.0) }, "r"),
             (SensingSpec { d: 0, ..spec(0.0) }, "d"),
             (SensingSpec { m: 0, ..spec(0.0) }, "m"),
-            (SensingSpec { sigma: -1.0, ..spec(0.0) }, "sigma"),
+            (
+                SensingSpec {
+                    sigma: -1.0,
+                    ..spec(0.0)
+                },
+                "sigma",
+            ),
         ] {
             match SensingProblem::sample(&mut rng, s) {
                 Err(Error::InvalidParam { name: n, .. }) => assert_eq!(n, name),

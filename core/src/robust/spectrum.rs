@@ -55,8 +55,10 @@ impl Spectrum {
         }
         sv.sort_by(|a, b| b.total_cmp(a));
         let total: f64 = sv.iter().sum();
-        if !(total > 0.0) {
-            return Err(Error::Numerical("all singular values are zero (degenerate feature matrix)"));
+        if total.is_nan() || total <= 0.0 {
+            return Err(Error::Numerical(
+                "all singular values are zero (degenerate feature matrix)",
+            ));
         }
         let sv_norm: Vec<f64> = sv.iter().map(|s| s / total).collect();
         let sve = -sv_norm
@@ -65,7 +67,13 @@ impl Spectrum {
             .map(|&p| p * libm::log(p))
             .sum::<f64>();
         let top_share = sv_norm[0];
-        Ok(Self { sv, sv_norm, sve, lsvr: -libm::log(top_share), top_share })
+        Ok(Self {
+            sv,
+            sv_norm,
+            sve,
+            lsvr: -libm::log(top_share),
+            top_share,
+        })
     }
 }
 
@@ -83,7 +91,13 @@ pub fn singular_values(z: &[f64], n: usize, d: usize) -> Result<Vec<f64>> {
 
 /// The spectrum of the `n x d` feature matrix `f` after the code's preprocessing
 /// (`row_normalize`, then `centering`).
-pub fn feature_spectrum(f: &[f64], n: usize, d: usize, row_normalize: bool, centering: Centering) -> Result<Spectrum> {
+pub fn feature_spectrum(
+    f: &[f64],
+    n: usize,
+    d: usize,
+    row_normalize: bool,
+    centering: Centering,
+) -> Result<Spectrum> {
     check::nonzero("rows", n)?;
     check::nonzero("features", d)?;
     check::same_len("feature matrix (n * D)", n * d, f.len())?;
@@ -114,6 +128,7 @@ pub fn feature_spectrum(f: &[f64], n: usize, d: usize, row_normalize: bool, cent
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use alloc::vec;
@@ -136,7 +151,9 @@ mod tests {
         // Case 2's Z: SVE 1.680906167, LSVR 1.250605132.
         let z = case2_z();
         let s = feature_spectrum(&z, 8, 6, false, Centering::None).unwrap();
-        let want = [8.86175646, 7.62578028, 4.56748310, 4.42304462, 3.71652060, 1.75470695];
+        let want = [
+            8.86175646, 7.62578028, 4.56748310, 4.42304462, 3.71652060, 1.75470695,
+        ];
         for (a, b) in s.sv.iter().zip(want) {
             assert!((a - b).abs() < 1e-7, "{a} vs {b}");
         }
@@ -176,9 +193,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(feature_spectrum(&[], 0, 3, true, Centering::None), Err(Error::InvalidParam { .. })));
-        assert!(matches!(feature_spectrum(&[0.0; 6], 2, 3, false, Centering::None), Err(Error::Numerical(_))));
-        assert!(matches!(feature_spectrum(&[0.0; 5], 2, 3, false, Centering::None), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(feature_spectrum(&[f64::NAN; 6], 2, 3, false, Centering::None), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            feature_spectrum(&[], 0, 3, true, Centering::None),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            feature_spectrum(&[0.0; 6], 2, 3, false, Centering::None),
+            Err(Error::Numerical(_))
+        ));
+        assert!(matches!(
+            feature_spectrum(&[0.0; 5], 2, 3, false, Centering::None),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            feature_spectrum(&[f64::NAN; 6], 2, 3, false, Centering::None),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

@@ -177,7 +177,13 @@ pub fn loss_and_subgradient(
 }
 
 /// `U_0 = alpha * B` with `B = N(0,1)^{d x r'} / sqrt(d)`, written into `u` (`d * r'`).
-pub fn small_init<R: Rng + ?Sized>(rng: &mut R, d: usize, rp: usize, alpha: f64, u: &mut [f64]) -> Result<()> {
+pub fn small_init<R: Rng + ?Sized>(
+    rng: &mut R,
+    d: usize,
+    rp: usize,
+    alpha: f64,
+    u: &mut [f64],
+) -> Result<()> {
     check::nonzero("d", d)?;
     check::nonzero("r'", rp)?;
     check::positive("alpha", alpha)?;
@@ -191,7 +197,7 @@ pub fn rel_err(u: &[f64], d: usize, rp: usize, x_star: &[f64], x: &mut [f64]) ->
     super::sensing::outer_gram(u, d, rp, x)?;
     let num: f64 = x.iter().zip(x_star).map(|(a, b)| (a - b) * (a - b)).sum();
     let den: f64 = x_star.iter().map(|v| v * v).sum();
-    if !(den > 0.0) {
+    if den.is_nan() || den <= 0.0 {
         return Err(Error::invalid("X*", den, "a non-zero matrix"));
     }
     Ok(libm::sqrt(num / den))
@@ -271,6 +277,7 @@ impl<B: Backend> SensingOperator<B> {
     }
 
     /// `f(U)`, and `G`, `Q(U)` written like [`loss_and_subgradient`]; `x` is `d*d` scratch.
+    #[allow(clippy::too_many_arguments)]
     pub fn loss_and_subgradient(
         &mut self,
         be: &B,
@@ -287,10 +294,24 @@ impl<B: Backend> SensingOperator<B> {
         check::same_len("G", d * d, g.len())?;
         check::same_len("Q", d * rp, q.len())?;
         super::sensing::outer_gram(u, d, rp, x)?;
-        self.host_dd.iter_mut().zip(x.iter()).for_each(|(h, &v)| *h = v as f32);
+        self.host_dd
+            .iter_mut()
+            .zip(x.iter())
+            .for_each(|(h, &v)| *h = v as f32);
         be.write(&self.host_dd, &mut self.xv)?;
         let dd = d * d;
-        be.gemm(Transpose::No, Transpose::No, m, 1, dd, 1.0, &self.a, &self.xv, 0.0, &mut self.res)?;
+        be.gemm(
+            Transpose::No,
+            Transpose::No,
+            m,
+            1,
+            dd,
+            1.0,
+            &self.a,
+            &self.xv,
+            0.0,
+            &mut self.res,
+        )?;
         be.download(&self.res, &mut self.host_m)?;
         let mf = m as f64;
         let mut f = 0.0;
@@ -300,13 +321,29 @@ impl<B: Backend> SensingOperator<B> {
             *h = w as f32;
         }
         be.write(&self.host_m, &mut self.wv)?;
-        be.gemm(Transpose::Yes, Transpose::No, dd, 1, m, 1.0, &self.a, &self.wv, 0.0, &mut self.gv)?;
+        be.gemm(
+            Transpose::Yes,
+            Transpose::No,
+            dd,
+            1,
+            m,
+            1.0,
+            &self.a,
+            &self.wv,
+            0.0,
+            &mut self.gv,
+        )?;
         be.download(&self.gv, &mut self.host_dd)?;
         // M = sum_i w_i A_i into the scratch x, then G = M + M^T and Q = G U.
-        x.iter_mut().zip(&self.host_dd).for_each(|(xv, &h)| *xv = h as f64);
+        x.iter_mut()
+            .zip(&self.host_dd)
+            .for_each(|(xv, &h)| *xv = h as f64);
         finish_q(x, d, u, rp, g, q);
         if !f.is_finite() {
-            return Err(Error::NonFinite { what: "l1 loss", index: 0 });
+            return Err(Error::NonFinite {
+                what: "l1 loss",
+                index: 0,
+            });
         }
         Ok(f)
     }
@@ -378,7 +415,10 @@ pub fn run<B: Backend>(
     let mut trace = Vec::new();
     let metrics = |u: &[f64], x: &mut [f64]| -> Result<(f64, f64)> {
         match truth {
-            Some(t) => Ok((rel_err(u, d, rp, t.x_star, x)?, perp_residual(u, d, rp, t.basis, t.r)?)),
+            Some(t) => Ok((
+                rel_err(u, d, rp, t.x_star, x)?,
+                perp_residual(u, d, rp, t.basis, t.r)?,
+            )),
             None => Ok((f64::NAN, f64::NAN)),
         }
     };
@@ -386,7 +426,12 @@ pub fn run<B: Backend>(
         let f = op.loss_and_subgradient(be, cfg.loss, u, rp, &mut x, &mut g, &mut q)?;
         if t % cfg.trace_every == 0 || t == cfg.iters {
             let (re, perp) = metrics(u, &mut x)?;
-            trace.push(TracePoint { iter: t, loss: f, rel_err: re, perp });
+            trace.push(TracePoint {
+                iter: t,
+                loss: f,
+                rel_err: re,
+                perp,
+            });
         }
         if t == cfg.iters {
             break;
@@ -395,20 +440,24 @@ pub fn run<B: Backend>(
         let eta = cfg.schedule.step(t, f, qn2);
         u.iter_mut().zip(&q).for_each(|(ui, qi)| *ui -= eta * qi);
         if u.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { what: "SubGM iterate (iteration)", index: t + 1 });
+            return Err(Error::NonFinite {
+                what: "SubGM iterate (iteration)",
+                index: t + 1,
+            });
         }
     }
     Ok(trace)
 }
 
 #[cfg(all(test, feature = "alloc"))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
-    use alloc::vec;
-    use alloc::vec::Vec;
     use super::super::sensing::{orthonormalize_columns, Outlier, SensingProblem, SensingSpec};
     use super::*;
     use crate::backend::CpuBackend;
     use crate::rng::default_rng;
+    use alloc::vec;
+    use alloc::vec::Vec;
 
     fn close(a: &[f64], b: &[f64], tol: f64) {
         assert_eq!(a.len(), b.len());
@@ -417,10 +466,22 @@ mod tests {
         }
     }
 
-    fn eval(kind: LossKind, a: &[f64], y: &[f64], d: usize, u: &[f64], rp: usize) -> (f64, Vec<f64>, Vec<f64>) {
-        let (mut x, mut ms, mut g, mut q) =
-            (vec![0.0; d * d], vec![0.0; d * d], vec![0.0; d * d], vec![0.0; d * rp]);
-        let f = loss_and_subgradient(kind, a, y, d, u, rp, &mut x, &mut ms, &mut g, &mut q).unwrap();
+    fn eval(
+        kind: LossKind,
+        a: &[f64],
+        y: &[f64],
+        d: usize,
+        u: &[f64],
+        rp: usize,
+    ) -> (f64, Vec<f64>, Vec<f64>) {
+        let (mut x, mut ms, mut g, mut q) = (
+            vec![0.0; d * d],
+            vec![0.0; d * d],
+            vec![0.0; d * d],
+            vec![0.0; d * rp],
+        );
+        let f =
+            loss_and_subgradient(kind, a, y, d, u, rp, &mut x, &mut ms, &mut g, &mut q).unwrap();
         (f, g, q)
     }
 
@@ -440,7 +501,9 @@ mod tests {
         let be = CpuBackend::new();
         let mut op = SensingOperator::new(&be, &a, &y, 2).unwrap();
         let (mut x, mut g2, mut q2) = (vec![0.0; 4], vec![0.0; 4], vec![0.0; 4]);
-        let f2 = op.loss_and_subgradient(&be, LossKind::L1, &u, 2, &mut x, &mut g2, &mut q2).unwrap();
+        let f2 = op
+            .loss_and_subgradient(&be, LossKind::L1, &u, 2, &mut x, &mut g2, &mut q2)
+            .unwrap();
         assert!((f2 - f).abs() < 1e-6);
         close(&q2, &q, 1e-6);
     }
@@ -468,8 +531,16 @@ mod tests {
 
     #[test]
     fn golden_case_3_schedule() {
-        let s = Schedule::Geometric { eta0: 0.1, rho: 0.997 };
-        for (t, want) in [(1, 0.0997), (10, 0.0970401777), (100, 0.0740484260), (1000, 0.0049563083)] {
+        let s = Schedule::Geometric {
+            eta0: 0.1,
+            rho: 0.997,
+        };
+        for (t, want) in [
+            (1, 0.0997),
+            (10, 0.0970401777),
+            (100, 0.0740484260),
+            (1000, 0.0049563083),
+        ] {
             assert!((s.step(t, 0.0, 0.0) - want).abs() < 1e-10, "{t}");
         }
         let total: f64 = (0..20000).map(|t| s.step(t, 0.0, 0.0)).sum();
@@ -488,8 +559,14 @@ mod tests {
         let u = vec![0.01; 8];
         let (f, _, q) = eval(LossKind::L1, &a, &y, 4, &u, 2);
         let qn: f64 = q.iter().map(|v| v * v).sum::<f64>().sqrt();
-        assert!((f - 1.86874706).abs() < 1e-8 && (f - f_want).abs() < 1e-12, "{f}");
-        assert!((qn - 0.02351813).abs() < 1e-8 && (qn - qn_want).abs() < 1e-12, "{qn}");
+        assert!(
+            (f - 1.86874706).abs() < 1e-8 && (f - f_want).abs() < 1e-12,
+            "{f}"
+        );
+        assert!(
+            (qn - 0.02351813).abs() < 1e-8 && (qn - qn_want).abs() < 1e-12,
+            "{qn}"
+        );
     }
 
     /// Minimal parser for `"key": [numbers]` in the oracle JSON (the core has no serde).
@@ -559,7 +636,8 @@ mod tests {
             let h = 1e-7;
             let up: Vec<f64> = u.iter().zip(&v).map(|(a, b)| a + h * b).collect();
             let um: Vec<f64> = u.iter().zip(&v).map(|(a, b)| a - h * b).collect();
-            let fd = (eval(kind, &a, &y, d, &up, rp).0 - eval(kind, &a, &y, d, &um, rp).0) / (2.0 * h);
+            let fd =
+                (eval(kind, &a, &y, d, &up, rp).0 - eval(kind, &a, &y, d, &um, rp).0) / (2.0 * h);
             let an: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
             assert!((fd - an).abs() < 1e-6, "{kind:?}: {fd} vs {an}");
         }
@@ -582,7 +660,12 @@ mod tests {
         }
         let c = (2.0 / core::f64::consts::PI).sqrt() / dn;
         let want: Vec<f64> = dm.iter().map(|v| c * v).collect();
-        let err: f64 = acc.iter().zip(&want).map(|(x, w)| (x / n as f64 - w).powi(2)).sum::<f64>().sqrt();
+        let err: f64 = acc
+            .iter()
+            .zip(&want)
+            .map(|(x, w)| (x / n as f64 - w).powi(2))
+            .sum::<f64>()
+            .sqrt();
         let wn: f64 = want.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!(err / wn < 1e-2, "{}", err / wn);
         let _ = d;
@@ -592,7 +675,14 @@ mod tests {
     fn exact_parameterisation_recovers_without_outliers() {
         // Spec invariant: p = 0, alpha = 1e-3, r' = r, eta0 = 0.05, rho = 0.999, T = 6000 -> < 5e-4.
         // Smaller problem (d = 8, r = 2, m = 10 d r) to keep the test fast.
-        let spec = SensingSpec { d: 8, r: 2, m: 160, p: 0.0, outlier: Outlier::Gaussian { std: 10.0 }, sigma: 0.0 };
+        let spec = SensingSpec {
+            d: 8,
+            r: 2,
+            m: 160,
+            p: 0.0,
+            outlier: Outlier::Gaussian { std: 10.0 },
+            sigma: 0.0,
+        };
         let mut rng = default_rng(21);
         let pr = SensingProblem::sample(&mut rng, spec).unwrap();
         let mut basis = pr.u_star.clone();
@@ -603,11 +693,26 @@ mod tests {
         small_init(&mut rng, 8, 2, 1e-3, &mut u).unwrap();
         let cfg = SubgmConfig {
             loss: LossKind::L1,
-            schedule: Schedule::Geometric { eta0: 0.05, rho: 0.999 },
+            schedule: Schedule::Geometric {
+                eta0: 0.05,
+                rho: 0.999,
+            },
             iters: 6000,
             trace_every: 1000,
         };
-        let tr = run(&be, &mut op, &mut u, 2, &cfg, Some(Truth { x_star: &pr.x_star, basis: &basis, r: 2 })).unwrap();
+        let tr = run(
+            &be,
+            &mut op,
+            &mut u,
+            2,
+            &cfg,
+            Some(Truth {
+                x_star: &pr.x_star,
+                basis: &basis,
+                r: 2,
+            }),
+        )
+        .unwrap();
         let last = tr.last().unwrap();
         assert!(last.rel_err < 5e-4, "{last:?}");
         assert!(tr[0].rel_err > 0.99);
@@ -616,22 +721,63 @@ mod tests {
     #[test]
     fn bad_input_is_typed() {
         let (a, y, u) = golden1();
-        let (mut x, mut ms, mut g, mut q) = (vec![0.0; 4], vec![0.0; 4], vec![0.0; 4], vec![0.0; 0]);
+        let (mut x, mut ms, mut g, mut q) =
+            (vec![0.0; 4], vec![0.0; 4], vec![0.0; 4], vec![0.0; 0]);
         assert!(matches!(
-            loss_and_subgradient(LossKind::L1, &a, &y, 2, &[], 0, &mut x, &mut ms, &mut g, &mut q),
+            loss_and_subgradient(
+                LossKind::L1,
+                &a,
+                &y,
+                2,
+                &[],
+                0,
+                &mut x,
+                &mut ms,
+                &mut g,
+                &mut q
+            ),
             Err(Error::InvalidParam { name: "r'", .. })
         ));
         let mut q = vec![0.0; 4];
         let mut un = u.clone();
         un[1] = f64::NAN;
         assert!(matches!(
-            loss_and_subgradient(LossKind::L1, &a, &y, 2, &un, 2, &mut x, &mut ms, &mut g, &mut q),
+            loss_and_subgradient(
+                LossKind::L1,
+                &a,
+                &y,
+                2,
+                &un,
+                2,
+                &mut x,
+                &mut ms,
+                &mut g,
+                &mut q
+            ),
             Err(Error::NonFinite { .. })
         ));
         for (s, name) in [
-            (Schedule::Geometric { eta0: 0.1, rho: 1.0 }, "rho"),
-            (Schedule::Geometric { eta0: 0.1, rho: 0.0 }, "rho"),
-            (Schedule::Geometric { eta0: -0.1, rho: 0.9 }, "eta0"),
+            (
+                Schedule::Geometric {
+                    eta0: 0.1,
+                    rho: 1.0,
+                },
+                "rho",
+            ),
+            (
+                Schedule::Geometric {
+                    eta0: 0.1,
+                    rho: 0.0,
+                },
+                "rho",
+            ),
+            (
+                Schedule::Geometric {
+                    eta0: -0.1,
+                    rho: 0.9,
+                },
+                "eta0",
+            ),
             (Schedule::Constant { eta: f64::NAN }, "eta"),
             (Schedule::Polyak { f_star: -1.0 }, "f_star"),
         ] {
@@ -644,7 +790,15 @@ mod tests {
         let be = CpuBackend::new();
         let mut op = SensingOperator::new(&be, &a, &y, 2).unwrap();
         let mut u1 = u.clone();
-        let cfg = SubgmConfig { loss: LossKind::L2, schedule: Schedule::Constant { eta: 1e3 }, iters: 200, trace_every: 1 };
-        assert!(matches!(run(&be, &mut op, &mut u1, 2, &cfg, None), Err(Error::NonFinite { .. })));
+        let cfg = SubgmConfig {
+            loss: LossKind::L2,
+            schedule: Schedule::Constant { eta: 1e3 },
+            iters: 200,
+            trace_every: 1,
+        };
+        assert!(matches!(
+            run(&be, &mut op, &mut u1, 2, &cfg, None),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

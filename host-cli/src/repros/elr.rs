@@ -11,9 +11,9 @@
 
 use anyhow::Result;
 use noisekit::models::{loss, Activation, Init, Mlp, MlpCache};
+use noisekit::rng::seq;
 use noisekit::robust::elr::{elr_step, ElrConfig, ElrGrad, ElrShape};
 use noisekit::robust::label_noise::{symmetric, SymStyle};
-use noisekit::rng::seq;
 use serde::{Deserialize, Serialize};
 
 use crate::data::digits;
@@ -77,11 +77,19 @@ struct Split {
 
 fn prepare(ctx: &Ctx, cfg: &Config, rep: u64) -> Result<Split> {
     let data = digits()?;
-    anyhow::ensure!(cfg.train >= 2 && cfg.train < data.n, "config: train must be in [2, {})", data.n);
+    anyhow::ensure!(
+        cfg.train >= 2 && cfg.train < data.n,
+        "config: train must be in [2, {})",
+        data.n
+    );
     let (n, d) = (data.n, data.d);
     let mut perm: Vec<usize> = (0..n).collect();
     seq::shuffle(&mut ctx.rng(100 * rep), &mut perm);
-    let rows = |idx: &[usize]| -> Vec<f32> { idx.iter().flat_map(|&i| data.x[i * d..(i + 1) * d].iter().copied()).collect() };
+    let rows = |idx: &[usize]| -> Vec<f32> {
+        idx.iter()
+            .flat_map(|&i| data.x[i * d..(i + 1) * d].iter().copied())
+            .collect()
+    };
     let (tr, te) = perm.split_at(cfg.train);
     let (mut xtr, mut xte) = (rows(tr), rows(te));
     for j in 0..d {
@@ -123,17 +131,33 @@ fn prepare(ctx: &Ctx, cfg: &Config, rep: u64) -> Result<Split> {
 fn argmax(row: &[f32]) -> usize {
     row.iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        )
         .0
 }
 
 /// Trains one model; `elr = None` is plain CE. Returns the evaluation curve.
-fn train(ctx: &Ctx, cfg: &Config, s: &Split, rep: u64, elr: Option<ElrConfig>) -> Result<Vec<Point>> {
+fn train(
+    ctx: &Ctx,
+    cfg: &Config,
+    s: &Split,
+    rep: u64,
+    elr: Option<ElrConfig>,
+) -> Result<Vec<Point>> {
     let (c, ntr, nte) = (s.classes, s.ytr_noisy.len(), s.yte.len());
-    let mut mlp = Mlp::new(&[s.d, cfg.hidden, c], Activation::Relu, Init::He, &mut ctx.rng(100 * rep + 2))?;
+    let mut mlp = Mlp::new(
+        &[s.d, cfg.hidden, c],
+        Activation::Relu,
+        Init::He,
+        &mut ctx.rng(100 * rep + 2),
+    )?;
     // W2 ~ N(0, 1/hidden): He gives 2/hidden, rescale by 1/sqrt(2).
     let l2 = mlp.layers[1];
-    mlp.params[l2.w_offset..l2.b_offset].iter_mut().for_each(|w| *w *= std::f32::consts::FRAC_1_SQRT_2);
+    mlp.params[l2.w_offset..l2.b_offset]
+        .iter_mut()
+        .for_each(|w| *w *= std::f32::consts::FRAC_1_SQRT_2);
     let mut cache = MlpCache::default();
     let mut eval_cache = MlpCache::default();
     let mut grads = vec![0f32; mlp.num_params()];
@@ -143,7 +167,9 @@ fn train(ctx: &Ctx, cfg: &Config, s: &Split, rep: u64, elr: Option<ElrConfig>) -
     let labels32: Vec<u32> = s.ytr_noisy.iter().map(|&y| y as u32).collect();
     let mut z64 = vec![0f64; ntr * c];
     let mut g64 = vec![0f64; ntr * c];
-    let wrong: Vec<usize> = (0..ntr).filter(|&i| s.ytr_noisy[i] != s.ytr_clean[i]).collect();
+    let wrong: Vec<usize> = (0..ntr)
+        .filter(|&i| s.ytr_noisy[i] != s.ytr_clean[i])
+        .collect();
     let mut curve = Vec::new();
     for epoch in 1..=cfg.epochs {
         let logits = mlp.forward(&s.xtr, ntr, &mut cache)?;
@@ -156,26 +182,38 @@ fn train(ctx: &Ctx, cfg: &Config, s: &Split, rep: u64, elr: Option<ElrConfig>) -
                 elr_step(
                     &e,
                     ElrGrad::Exact,
-                    ElrShape { examples: ntr, classes: c },
+                    ElrShape {
+                        examples: ntr,
+                        classes: c,
+                    },
                     &mut targets,
                     &ids,
                     &z64,
                     &labels32,
                     &mut g64,
                 )?;
-                dlogits.iter_mut().zip(&g64).for_each(|(o, &v)| *o = v as f32);
+                dlogits
+                    .iter_mut()
+                    .zip(&g64)
+                    .for_each(|(o, &v)| *o = v as f32);
             }
         }
         // Memorised fraction from this step's (pre-update) train predictions.
         let at_eval = epoch == 1 || epoch % cfg.eval_every == 0 || epoch == cfg.epochs;
         let mem = if at_eval && !wrong.is_empty() {
-            let hits = wrong.iter().filter(|&&i| argmax(&logits[i * c..(i + 1) * c]) == s.ytr_noisy[i]).count();
+            let hits = wrong
+                .iter()
+                .filter(|&&i| argmax(&logits[i * c..(i + 1) * c]) == s.ytr_noisy[i])
+                .count();
             hits as f64 / wrong.len() as f64
         } else {
             f64::NAN
         };
         mlp.backward(&mut cache, &dlogits, &mut grads)?;
-        mlp.params.iter_mut().zip(&grads).for_each(|(p, g)| *p -= cfg.lr * g);
+        mlp.params
+            .iter_mut()
+            .zip(&grads)
+            .for_each(|(p, g)| *p -= cfg.lr * g);
         if mlp.params.iter().any(|p| !p.is_finite()) {
             anyhow::bail!("training diverged at epoch {epoch}");
         }
@@ -200,18 +238,53 @@ impl Repro for Elr {
     }
     fn run(&self, ctx: &Ctx) -> Result<Outcome> {
         let cfg = ctx.config(Config::default_for(ctx.quick))?;
-        anyhow::ensure!(cfg.epochs >= 1 && cfg.eval_every >= 1 && cfg.seeds >= 1, "config: epochs, eval_every, seeds >= 1");
-        let elr_cfg = ElrConfig { beta: cfg.beta, lambda: cfg.lambda };
+        anyhow::ensure!(
+            cfg.epochs >= 1 && cfg.eval_every >= 1 && cfg.seeds >= 1,
+            "config: epochs, eval_every, seeds >= 1"
+        );
+        let elr_cfg = ElrConfig {
+            beta: cfg.beta,
+            lambda: cfg.lambda,
+        };
         elr_cfg.validate()?;
         let pb = ctx.progress(2 * cfg.seeds, "trainings");
-        let mut table = Table::new(&["seed", "epoch", "CE test acc", "CE memorized", "ELR test acc", "ELR memorized"]);
+        let mut table = Table::new(&[
+            "seed",
+            "epoch",
+            "CE test acc",
+            "CE memorized",
+            "ELR test acc",
+            "ELR memorized",
+        ]);
         let mut summary = Table::new(&[
-            "seed", "realised noise", "CE peak acc", "CE final acc", "CE final mem", "ELR final acc", "ELR final mem",
+            "seed",
+            "realised noise",
+            "CE peak acc",
+            "CE final acc",
+            "CE final mem",
+            "ELR final acc",
+            "ELR final mem",
         ]);
         let mut pass = true;
-        let mut plot_acc = Plot::new("test_accuracy.svg", "Clean test accuracy vs epoch (40% symmetric noise)", "epoch", "test accuracy");
-        let mut plot_mem = Plot::new("memorized.svg", "Memorised fraction of wrongly-labelled train examples", "epoch", "fraction");
-        let mut worst = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::INFINITY);
+        let mut plot_acc = Plot::new(
+            "test_accuracy.svg",
+            "Clean test accuracy vs epoch (40% symmetric noise)",
+            "epoch",
+            "test accuracy",
+        );
+        let mut plot_mem = Plot::new(
+            "memorized.svg",
+            "Memorised fraction of wrongly-labelled train examples",
+            "epoch",
+            "fraction",
+        );
+        let mut worst = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::INFINITY,
+        );
         for rep in 0..cfg.seeds {
             let split = prepare(ctx, &cfg, rep)?;
             let ce = train(ctx, &cfg, &split, rep, None)?;
@@ -219,7 +292,14 @@ impl Repro for Elr {
             let el = train(ctx, &cfg, &split, rep, Some(elr_cfg))?;
             pb.inc(1);
             for (a, b) in ce.iter().zip(&el) {
-                table.row(&[rep.to_string(), a.epoch.to_string(), num(a.acc), num(a.mem), num(b.acc), num(b.mem)]);
+                table.row(&[
+                    rep.to_string(),
+                    a.epoch.to_string(),
+                    num(a.acc),
+                    num(a.mem),
+                    num(b.acc),
+                    num(b.mem),
+                ]);
             }
             let (Some(cl), Some(whole)) = (ce.last(), el.last()) else {
                 anyhow::bail!("no evaluation points");
@@ -247,7 +327,9 @@ impl Repro for Elr {
                 num(whole.acc),
                 num(whole.mem),
             ]);
-            let pts = |v: &[Point], f: fn(&Point) -> f64| v.iter().map(|p| (p.epoch as f64, f(p))).collect::<Vec<_>>();
+            let pts = |v: &[Point], f: fn(&Point) -> f64| {
+                v.iter().map(|p| (p.epoch as f64, f(p))).collect::<Vec<_>>()
+            };
             plot_acc = plot_acc
                 .with(Series::line(format!("CE seed {rep}"), pts(&ce, |p| p.acc)))
                 .with(Series::line(format!("ELR seed {rep}"), pts(&el, |p| p.acc)));

@@ -15,11 +15,11 @@
 use anyhow::Result;
 use noisekit::backend::{apply_update, UpdateRule};
 use noisekit::models::{loss, Activation, Init, Mlp, MlpCache};
+use noisekit::rng::seq;
 use noisekit::robust::label_noise::{symmetric, SymStyle};
 use noisekit::robust::nmtune::{regularizers, NmtuneWeights};
 use noisekit::robust::residual_mlp::{ResidualCache, ResidualMlp};
 use noisekit::robust::spectrum::{feature_spectrum, Centering};
-use noisekit::rng::seq;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
@@ -98,10 +98,20 @@ struct Adam {
 
 impl Adam {
     fn new(n: usize) -> Self {
-        Self { m: vec![0.0; n], v: vec![0.0; n] }
+        Self {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+        }
     }
     fn step(&mut self, lr: f32, t: u64, p: &mut [f32], g: &[f32]) -> Result<()> {
-        let rule = UpdateRule::AdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, step: t };
+        let rule = UpdateRule::AdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            step: t,
+        };
         apply_update(&rule, p, g, &mut [&mut self.m, &mut self.v], None, 0)?;
         Ok(())
     }
@@ -110,9 +120,11 @@ impl Adam {
 /// Adds `l2 * w` to the weight gradients (not the biases) of an MLP.
 fn add_l2(mlp: &Mlp, grads: &mut [f32], l2: f32) {
     for l in &mlp.layers {
-        for i in l.w_offset..l.b_offset {
-            grads[i] += l2 * mlp.params[i];
-        }
+        let range = l.w_offset..l.b_offset;
+        grads[range.clone()]
+            .iter_mut()
+            .zip(&mlp.params[range])
+            .for_each(|(g, &w)| *g += l2 * w);
     }
 }
 
@@ -121,7 +133,12 @@ struct World {
 }
 
 /// `n` samples: (inputs, cluster ids).
-fn draw(rng: &mut noisekit::rng::DefaultRng, w: &World, cfg: &Config, n: usize) -> Result<(Vec<f32>, Vec<usize>)> {
+fn draw(
+    rng: &mut noisekit::rng::DefaultRng,
+    w: &World,
+    cfg: &Config,
+    n: usize,
+) -> Result<(Vec<f32>, Vec<usize>)> {
     let d = cfg.input_dim;
     let mut x = Vec::with_capacity(n * d);
     let mut c = Vec::with_capacity(n);
@@ -145,7 +162,10 @@ fn standardise(train: &mut [f32], others: &mut [&mut Vec<f32>], d: usize) {
     let n = train.len() / d;
     for j in 0..d {
         let mean = (0..n).map(|i| train[i * d + j] as f64).sum::<f64>() / n as f64;
-        let var = (0..n).map(|i| (train[i * d + j] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        let var = (0..n)
+            .map(|i| (train[i * d + j] as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
         let sd = var.sqrt() + 1e-3;
         let fix = |v: &mut f32| *v = ((*v as f64 - mean) / sd) as f32;
         train.chunks_exact_mut(d).for_each(|r| fix(&mut r[j]));
@@ -161,7 +181,9 @@ fn head_input_grad(head: &Mlp, dlogits: &[f32], classes: usize, d: usize, out: &
     for (orow, grow) in out.chunks_exact_mut(d).zip(dlogits.chunks_exact(classes)) {
         orow.fill(0.0);
         for (c, &g) in grow.iter().enumerate() {
-            orow.iter_mut().zip(&w[c * d..(c + 1) * d]).for_each(|(o, &wv)| *o += g * wv);
+            orow.iter_mut()
+                .zip(&w[c * d..(c + 1) * d])
+                .for_each(|(o, &wv)| *o += g * wv);
         }
     }
 }
@@ -177,9 +199,18 @@ struct Down<'a> {
 /// Linear probe: returns (ID acc, OOD acc).
 fn linear_probe(ctx: &Ctx, stream: u64, cfg: &Config, dn: &Down) -> Result<[f64; 2]> {
     let (d, c, n) = (dn.d, dn.classes, dn.ytr.len());
-    let mut head = Mlp::new(&[d, c], Activation::Identity, Init::TorchDefault, &mut ctx.rng(stream))?;
+    let mut head = Mlp::new(
+        &[d, c],
+        Activation::Identity,
+        Init::TorchDefault,
+        &mut ctx.rng(stream),
+    )?;
     let mut adam = Adam::new(head.num_params());
-    let (mut cache, mut grads, mut dl) = (MlpCache::default(), vec![0f32; head.num_params()], vec![0f32; n * c]);
+    let (mut cache, mut grads, mut dl) = (
+        MlpCache::default(),
+        vec![0f32; head.num_params()],
+        vec![0f32; n * c],
+    );
     for t in 1..=cfg.steps {
         let logits = head.forward(dn.ftr, n, &mut cache)?;
         loss::softmax_cross_entropy(logits, dn.ytr, c, &mut dl)?;
@@ -199,11 +230,24 @@ fn linear_probe(ctx: &Ctx, stream: u64, cfg: &Config, dn: &Down) -> Result<[f64;
 fn nmtune(ctx: &Ctx, stream: u64, cfg: &Config, dn: &Down, w: &NmtuneWeights) -> Result<[f64; 2]> {
     let (d, c, n) = (dn.d, dn.classes, dn.ytr.len());
     let mut tr = ResidualMlp::new(&mut ctx.rng(stream), d, cfg.nm_hidden, cfg.w2_scale)?;
-    let mut head = Mlp::new(&[d, c], Activation::Identity, Init::TorchDefault, &mut ctx.rng(stream + 1))?;
-    let (mut a_mlp, mut a_s, mut a_h) = (Adam::new(tr.mlp.num_params()), Adam::new(d), Adam::new(head.num_params()));
+    let mut head = Mlp::new(
+        &[d, c],
+        Activation::Identity,
+        Init::TorchDefault,
+        &mut ctx.rng(stream + 1),
+    )?;
+    let (mut a_mlp, mut a_s, mut a_h) = (
+        Adam::new(tr.mlp.num_params()),
+        Adam::new(d),
+        Adam::new(head.num_params()),
+    );
     let mut rc = ResidualCache::default();
     let mut hc = MlpCache::default();
-    let (mut g_mlp, mut g_s, mut g_h) = (vec![0f32; tr.mlp.num_params()], vec![0f32; d], vec![0f32; head.num_params()]);
+    let (mut g_mlp, mut g_s, mut g_h) = (
+        vec![0f32; tr.mlp.num_params()],
+        vec![0f32; d],
+        vec![0f32; head.num_params()],
+    );
     let mut dl = vec![0f32; n * c];
     let mut dz = vec![0f32; n * d];
     let f64s: Vec<f64> = dn.ftr.iter().map(|&v| v as f64).collect();
@@ -255,14 +299,27 @@ impl Repro for Nmtune {
     }
     fn run(&self, ctx: &Ctx) -> Result<Outcome> {
         let cfg = ctx.config(Config::default_for(ctx.quick))?;
-        anyhow::ensure!(cfg.seeds >= 1 && cfg.steps >= 1 && cfg.pre_steps >= 1, "config: seeds, steps, pre_steps >= 1");
+        anyhow::ensure!(
+            cfg.seeds >= 1 && cfg.steps >= 1 && cfg.pre_steps >= 1,
+            "config: seeds, steps, pre_steps >= 1"
+        );
         anyhow::ensure!(
             cfg.noise_levels.len() == 2 && cfg.clusters % cfg.down_classes == 0 && cfg.down_classes >= 2,
             "config: noise_levels must hold [clean, noisy]; clusters must be a multiple of down_classes >= 2"
         );
-        let weights = NmtuneWeights { mse: cfg.w_mse, cov: cfg.w_cov, svd: cfg.w_svd, k: cfg.k };
+        let weights = NmtuneWeights {
+            mse: cfg.w_mse,
+            cov: cfg.w_cov,
+            svd: cfg.w_svd,
+            k: cfg.k,
+        };
         weights.validate()?;
-        let zero = NmtuneWeights { mse: 0.0, cov: 0.0, svd: 0.0, k: cfg.k };
+        let zero = NmtuneWeights {
+            mse: 0.0,
+            cov: 0.0,
+            svd: 0.0,
+            k: cfg.k,
+        };
         let (d_in, h) = (cfg.input_dim, cfg.pre_hidden);
         let pb = ctx.progress(cfg.seeds * 2, "pre-train + tune");
         let mut rows: Vec<(u64, f64, Row)> = Vec::new();
@@ -283,7 +340,9 @@ impl Repro for Nmtune {
             let mut delta = vec![0.0; d_in];
             seq::fill_gaussian_f64(&mut rng, cfg.ood_shift_std, &mut delta)?;
             for r in xood.chunks_exact_mut(d_in) {
-                r.iter_mut().zip(&delta).for_each(|(v, &dl)| *v = (cfg.ood_scale * *v as f64 + dl) as f32);
+                r.iter_mut()
+                    .zip(&delta)
+                    .for_each(|(v, &dl)| *v = (cfg.ood_scale * *v as f64 + dl) as f32);
             }
             let ytr: Vec<usize> = ctr.iter().map(|&k| class_of(k)).collect();
             let yid: Vec<usize> = cid.iter().map(|&k| class_of(k)).collect();
@@ -292,10 +351,27 @@ impl Repro for Nmtune {
                 // Pre-training with label noise (same samples and init at every noise level).
                 let clean: Vec<u32> = cpre.iter().map(|&k| k as u32).collect();
                 let (mut noisy, mut cor) = (vec![0u32; clean.len()], vec![false; clean.len()]);
-                symmetric(&mut ctx.rng(base + 1), &clean, cfg.clusters, eta, SymStyle::Code, &mut noisy, &mut cor)?;
+                symmetric(
+                    &mut ctx.rng(base + 1),
+                    &clean,
+                    cfg.clusters,
+                    eta,
+                    SymStyle::Code,
+                    &mut noisy,
+                    &mut cor,
+                )?;
                 let ypre: Vec<usize> = noisy.iter().map(|&y| y as usize).collect();
-                let init = if cfg.pre_init == "torch" { Init::TorchDefault } else { Init::He };
-                let mut mlp = Mlp::new(&[d_in, h, cfg.clusters], Activation::Relu, init, &mut ctx.rng(base + 2))?;
+                let init = if cfg.pre_init == "torch" {
+                    Init::TorchDefault
+                } else {
+                    Init::He
+                };
+                let mut mlp = Mlp::new(
+                    &[d_in, h, cfg.clusters],
+                    Activation::Relu,
+                    init,
+                    &mut ctx.rng(base + 2),
+                )?;
                 let mut cache = MlpCache::default();
                 let mut grads = vec![0f32; mlp.num_params()];
                 let mut dl = vec![0f32; cfg.pre_samples * cfg.clusters];
@@ -303,9 +379,15 @@ impl Repro for Nmtune {
                     let logits = mlp.forward(&xpre, cfg.pre_samples, &mut cache)?;
                     loss::softmax_cross_entropy(logits, &ypre, cfg.clusters, &mut dl)?;
                     mlp.backward(&mut cache, &dl, &mut grads)?;
-                    mlp.params.iter_mut().zip(&grads).for_each(|(p, g)| *p -= cfg.pre_lr * g);
+                    mlp.params
+                        .iter_mut()
+                        .zip(&grads)
+                        .for_each(|(p, g)| *p -= cfg.pre_lr * g);
                 }
-                anyhow::ensure!(mlp.params.iter().all(|p| p.is_finite()), "pre-training diverged");
+                anyhow::ensure!(
+                    mlp.params.iter().all(|p| p.is_finite()),
+                    "pre-training diverged"
+                );
                 let mut ftr = features(&mlp, &xtr, cfg.down_train)?;
                 let mut fid = features(&mlp, &xid, cfg.down_test)?;
                 let mut food = features(&mlp, &xood, cfg.down_test)?;
@@ -334,7 +416,11 @@ impl Repro for Nmtune {
         // Criteria.
         let (clean_eta, noisy_eta) = (cfg.noise_levels[0], cfg.noise_levels[1]);
         let mean_lp = |eta: f64, k: usize| {
-            let v: Vec<f64> = rows.iter().filter(|r| r.1 == eta).map(|r| r.2.lp[k]).collect();
+            let v: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.1 == eta)
+                .map(|r| r.2.lp[k])
+                .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
         let drop_id = mean_lp(clean_eta, 0) - mean_lp(noisy_eta, 0);
@@ -344,22 +430,46 @@ impl Repro for Nmtune {
         let mut min_sve_gain = f64::INFINITY;
         let mut max_top_gain = f64::NEG_INFINITY;
         for s in 0..cfg.seeds {
-            let get = |eta: f64| rows.iter().find(|r| r.0 == s && r.1 == eta).map(|r| r.2).unwrap_or_default();
+            let get = |eta: f64| {
+                rows.iter()
+                    .find(|r| r.0 == s && r.1 == eta)
+                    .map(|r| r.2)
+                    .unwrap_or_default()
+            };
             let (a, b) = (get(clean_eta), get(noisy_eta));
             min_sve_gain = min_sve_gain.min(b.sve - a.sve);
             max_top_gain = max_top_gain.max(b.top - a.top);
             c2 &= b.sve > a.sve && b.top <= a.top + 0.001;
         }
-        let min_gain_id = rows.iter().map(|r| r.2.nm[0] - r.2.lp[0]).fold(f64::INFINITY, f64::min);
-        let min_gain_ood = rows.iter().map(|r| r.2.nm[1] - r.2.lp[1]).fold(f64::INFINITY, f64::min);
+        let min_gain_id = rows
+            .iter()
+            .map(|r| r.2.nm[0] - r.2.lp[0])
+            .fold(f64::INFINITY, f64::min);
+        let min_gain_ood = rows
+            .iter()
+            .map(|r| r.2.nm[1] - r.2.lp[1])
+            .fold(f64::INFINITY, f64::min);
         let c3 = min_gain_id >= 0.05 && min_gain_ood >= 0.03;
         let max_abl = rows
             .iter()
-            .map(|r| (r.2.nm[0] - r.2.noreg[0]).abs().max((r.2.nm[1] - r.2.noreg[1]).abs()))
+            .map(|r| {
+                (r.2.nm[0] - r.2.noreg[0])
+                    .abs()
+                    .max((r.2.nm[1] - r.2.noreg[1]).abs())
+            })
             .fold(0.0, f64::max);
         let c4 = max_abl <= 0.05;
         let mut table = Table::new(&[
-            "eta_pre", "seed", "LP id", "LP ood", "MLP-noreg id", "MLP-noreg ood", "NMTune id", "NMTune ood", "SVE", "s1 share",
+            "eta_pre",
+            "seed",
+            "LP id",
+            "LP ood",
+            "MLP-noreg id",
+            "MLP-noreg ood",
+            "NMTune id",
+            "NMTune ood",
+            "SVE",
+            "s1 share",
         ]);
         for (s, eta, r) in &rows {
             table.row(&[
@@ -400,13 +510,18 @@ impl Repro for Nmtune {
             Series::points(name.to_string(), pts)
         };
         out.plots.push(
-            Plot::new("accuracy.svg", "Downstream accuracy vs pre-training noise (all seeds)", "eta_pre", "accuracy")
-                .with(series(0, |r| r.lp, "LP ID"))
-                .with(series(1, |r| r.lp, "LP OOD"))
-                .with(series(0, |r| r.nm, "NMTune ID"))
-                .with(series(1, |r| r.nm, "NMTune OOD"))
-                .with(series(0, |r| r.noreg, "MLP-noreg ID"))
-                .with(series(1, |r| r.noreg, "MLP-noreg OOD")),
+            Plot::new(
+                "accuracy.svg",
+                "Downstream accuracy vs pre-training noise (all seeds)",
+                "eta_pre",
+                "accuracy",
+            )
+            .with(series(0, |r| r.lp, "LP ID"))
+            .with(series(1, |r| r.lp, "LP OOD"))
+            .with(series(0, |r| r.nm, "NMTune ID"))
+            .with(series(1, |r| r.nm, "NMTune OOD"))
+            .with(series(0, |r| r.noreg, "MLP-noreg ID"))
+            .with(series(1, |r| r.noreg, "MLP-noreg OOD")),
         );
         out.notes.push(
             "Ablation (NMTune vs MLP-noreg) is reported, not claimed: at this scale the gain over LP comes \

@@ -12,7 +12,9 @@
 use anyhow::Result;
 use noisekit::backend::CpuBackend;
 use noisekit::robust::sensing::{orthonormalize_columns, Outlier, SensingProblem, SensingSpec};
-use noisekit::robust::subgm::{self, LossKind, Schedule, SensingOperator, SubgmConfig, TracePoint, Truth};
+use noisekit::robust::subgm::{
+    self, LossKind, Schedule, SensingOperator, SubgmConfig, TracePoint, Truth,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
@@ -91,14 +93,23 @@ struct Problem {
     b: Vec<f64>,
 }
 
-fn make_problem(ctx: &Ctx, stream: u64, cfg: &Config, p: f64, sigma: f64, rp: usize) -> Result<Problem> {
+fn make_problem(
+    ctx: &Ctx,
+    stream: u64,
+    cfg: &Config,
+    p: f64,
+    sigma: f64,
+    rp: usize,
+) -> Result<Problem> {
     let mut rng = ctx.rng(stream);
     let spec = SensingSpec {
         d: cfg.d,
         r: cfg.r,
         m: cfg.m_factor * cfg.d * cfg.r,
         p,
-        outlier: Outlier::Gaussian { std: cfg.outlier_std },
+        outlier: Outlier::Gaussian {
+            std: cfg.outlier_std,
+        },
         sigma,
     };
     let pr = SensingProblem::sample(&mut rng, spec)?;
@@ -110,20 +121,37 @@ fn make_problem(ctx: &Ctx, stream: u64, cfg: &Config, p: f64, sigma: f64, rp: us
     Ok(Problem { pr, basis, b })
 }
 
-fn solve(prob: &Problem, d: usize, rp: usize, alpha: f64, run: SubgmConfig) -> Result<Vec<TracePoint>> {
+fn solve(
+    prob: &Problem,
+    d: usize,
+    rp: usize,
+    alpha: f64,
+    run: SubgmConfig,
+) -> Result<Vec<TracePoint>> {
     let be = CpuBackend::new();
     let mut op = SensingOperator::new(&be, &prob.pr.a, &prob.pr.y, d)?;
     let mut u: Vec<f64> = prob.b.iter().map(|v| alpha * v).collect();
-    let truth = Truth { x_star: &prob.pr.x_star, basis: &prob.basis, r: prob.pr.spec.r };
+    let truth = Truth {
+        x_star: &prob.pr.x_star,
+        basis: &prob.basis,
+        r: prob.pr.spec.r,
+    };
     Ok(subgm::run(&be, &mut op, &mut u, rp, &run, Some(truth))?)
 }
 
 fn last(t: &[TracePoint]) -> TracePoint {
-    t.last().copied().unwrap_or(TracePoint { iter: 0, loss: f64::NAN, rel_err: f64::NAN, perp: f64::NAN })
+    t.last().copied().unwrap_or(TracePoint {
+        iter: 0,
+        loss: f64::NAN,
+        rel_err: f64::NAN,
+        perp: f64::NAN,
+    })
 }
 
 fn curve(t: &[TracePoint]) -> Vec<(f64, f64)> {
-    t.iter().map(|p| (p.iter as f64, p.rel_err.max(1e-12))).collect()
+    t.iter()
+        .map(|p| (p.iter as f64, p.rel_err.max(1e-12)))
+        .collect()
 }
 
 impl Repro for Subgm {
@@ -138,20 +166,38 @@ impl Repro for Subgm {
     }
     fn run(&self, ctx: &Ctx) -> Result<Outcome> {
         let cfg = ctx.config(Config::default_for(ctx.quick))?;
-        anyhow::ensure!(cfg.seeds >= 1 && cfg.noise_seeds >= 1, "config: seeds and noise_seeds must be >= 1");
-        anyhow::ensure!(!cfg.outlier_fractions.is_empty(), "config: outlier_fractions must not be empty");
+        anyhow::ensure!(
+            cfg.seeds >= 1 && cfg.noise_seeds >= 1,
+            "config: seeds and noise_seeds must be >= 1"
+        );
+        anyhow::ensure!(
+            !cfg.outlier_fractions.is_empty(),
+            "config: outlier_fractions must not be empty"
+        );
         let (d, rp) = (cfg.d, cfg.r_over);
         let every = (cfg.iters / 60).max(1);
         let geo = SubgmConfig {
             loss: LossKind::L1,
-            schedule: Schedule::Geometric { eta0: cfg.eta0, rho: cfg.rho },
+            schedule: Schedule::Geometric {
+                eta0: cfg.eta0,
+                rho: cfg.rho,
+            },
             iters: cfg.iters,
             trace_every: every,
         };
-        let total = cfg.outlier_fractions.len() as u64 * cfg.seeds + 2 + cfg.sigmas.len() as u64 * cfg.noise_seeds;
+        let total = cfg.outlier_fractions.len() as u64 * cfg.seeds
+            + 2
+            + cfg.sigmas.len() as u64 * cfg.noise_seeds;
         let pb = ctx.progress(total, "runs");
         let mut table = Table::new(&[
-            "p", "seed", "rel_err small", "rel_err large", "ratio", "perp small", "perp large", "L2 GD",
+            "p",
+            "seed",
+            "rel_err small",
+            "rel_err large",
+            "ratio",
+            "perp small",
+            "perp large",
+            "L2 GD",
         ]);
         let mut crit1 = true;
         let mut crit2 = true;
@@ -230,7 +276,10 @@ impl Repro for Subgm {
         let prob = make_problem(ctx, 3000, &cfg, 0.2, 0.0, cfg.r)?;
         let exact_run = SubgmConfig {
             loss: LossKind::L1,
-            schedule: Schedule::Geometric { eta0: cfg.exact_eta0, rho: cfg.exact_rho },
+            schedule: Schedule::Geometric {
+                eta0: cfg.exact_eta0,
+                rho: cfg.exact_rho,
+            },
             iters: cfg.exact_iters,
             trace_every: (cfg.exact_iters / 60).max(1),
         };
@@ -241,7 +290,13 @@ impl Repro for Subgm {
         plot = plot.with(Series::line("exact r'=r p=0.2", curve(&exact_tr)));
         // Criterion 5: Gaussian noise on the inliers (p = 0.2): 0.2 sigma <= rel_err(small) <= sigma.
         let mut crit5 = true;
-        let mut noise_table = Table::new(&["sigma", "seed", "rel_err small", "rel_err large", "rel_err/sigma"]);
+        let mut noise_table = Table::new(&[
+            "sigma",
+            "seed",
+            "rel_err small",
+            "rel_err large",
+            "rel_err/sigma",
+        ]);
         let mut noise_pts = Vec::new();
         for (si, &sigma) in cfg.sigmas.iter().enumerate() {
             for s in 0..cfg.noise_seeds {
@@ -250,7 +305,13 @@ impl Repro for Subgm {
                 let large = last(&solve(&prob, d, rp, cfg.alpha_large, geo)?).rel_err;
                 crit5 &= small >= 0.2 * sigma && small <= sigma;
                 noise_pts.push((sigma, small));
-                noise_table.row(&[num(sigma), s.to_string(), num(small), num(large), num(small / sigma)]);
+                noise_table.row(&[
+                    num(sigma),
+                    s.to_string(),
+                    num(small),
+                    num(large),
+                    num(small / sigma),
+                ]);
                 pb.inc(1);
             }
         }
