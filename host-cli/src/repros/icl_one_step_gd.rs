@@ -14,7 +14,8 @@ use noisekit::icl::lsa::{effective_gamma, lsa_implicit_weight};
 use noisekit::icl::metrics::{frob_cos, mse, rel_frob, spd};
 use noisekit::icl::predictor::Predictor;
 use noisekit::icl::task::{Response, TaskBatch, TaskSpec, WCov, XCov};
-use noisekit::icl::train::{train_lsa, LsaParams, LsaTrainConfig};
+use noisekit::icl::train::{train_lsa, train_lsa_on, LsaParams, LsaTrainConfig};
+use noisekit::CpuBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
@@ -47,6 +48,9 @@ struct Config {
     eval_tasks: usize,
     /// Monte Carlo tasks for the nonlinear optimal step eta_f.
     mc_tasks: usize,
+    /// Train the masked models with the gradient gemms on the CPU `Backend` in f32 (default: the
+    /// f64 reference path).
+    backend_f32: bool,
 }
 
 struct Row {
@@ -87,11 +91,17 @@ fn run_one(
         ..LsaTrainConfig::default()
     };
     let pb = ctx.progress(cfg.steps as u64, "training LSA");
-    let p = train_lsa(&mut ctx.rng(stream), spec, &tc, |t, _| {
+    let tick = |t: usize, _: f64| {
         if t % 100 == 0 {
             pb.inc(100)
         }
-    })?;
+    };
+    // The masked model can train with its gradient gemms on the CPU backend in f32.
+    let p = if cfg.backend_f32 && masked {
+        train_lsa_on(&CpuBackend, &mut ctx.rng(stream), spec, &tc, tick)?
+    } else {
+        train_lsa(&mut ctx.rng(stream), spec, &tc, tick)?
+    };
     pb.finish_and_clear();
     let mut g = vec![0.0; d * d];
     effective_gamma(&p.v, &p.bq, d, &mut g)?;
@@ -166,6 +176,7 @@ impl Repro for IclOneStepGd {
             init_std: 0.1,
             eval_tasks: 20_000,
             mc_tasks: if ctx.quick { 200_000 } else { 1_000_000 },
+            backend_f32: false,
         })?;
         let (d, n) = (cfg.d, cfg.n);
         if cfg.sigma_diag.len() != d
