@@ -91,11 +91,7 @@ fn run_one(
         ..LsaTrainConfig::default()
     };
     let pb = ctx.progress(cfg.steps as u64, "training LSA");
-    let tick = |t: usize, _: f64| {
-        if t % 100 == 0 {
-            pb.inc(100)
-        }
-    };
+    let tick = |_: usize, _: f64| pb.inc(1);
     // The masked model can train with its gradient gemms on the CPU backend in f32.
     let p = if cfg.backend_f32 && masked {
         train_lsa_on(&CpuBackend, &mut ctx.rng(stream), spec, &tc, tick)?
