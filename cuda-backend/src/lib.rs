@@ -14,6 +14,8 @@ pub mod backend;
 pub mod buffer;
 pub mod kernels;
 pub mod launch;
+#[cfg(test)]
+mod kernel_model;
 #[cfg(feature = "nccl")]
 pub mod nccl;
 
