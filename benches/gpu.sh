@@ -22,7 +22,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 echo "==> build (release)"
 cargo build --release -p noisekit-cuda --tests --examples
 echo "==> kernel compilation + CPU-side tests"
-cargo test --release -p noisekit-cuda --lib -- --nocapture 2>&1 | grep -E "SKIP|compiled|test result" || true
+cargo test --release -p noisekit-cuda --lib -- --nocapture 2>&1 | grep -E "SKIP|compiled|panicked|FAILED|test result"
 echo "==> parity tests (CPU vs CUDA)"
 cargo test --release -p noisekit-cuda --test parity -- --nocapture --test-threads=1 2>&1 | grep -E "SKIP|cuda device|panicked|FAILED|failed|test result"
 echo "==> benchmarks"
