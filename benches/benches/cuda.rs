@@ -12,7 +12,14 @@ const BATCH: usize = 64;
 const DIM: usize = 10_000;
 
 fn adamw() -> UpdateRule {
-    UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 2 }
+    UpdateRule::AdamW {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+        step: 2,
+    }
 }
 
 fn bench_backend<B: Backend>(c: &mut Criterion, be: &B) {
@@ -21,12 +28,19 @@ fn bench_backend<B: Backend>(c: &mut Criterion, be: &B) {
     noisekit::rng::bulk::fill_normal_f32(&NoiseKey::new(1, 1), &mut host);
     let mut p = be.upload(&host).unwrap();
     let grads = be.upload(&host).unwrap();
-    let mut state = vec![be.alloc::<f32>(PARAMS).unwrap(), be.alloc::<f32>(PARAMS).unwrap()];
+    let mut state = vec![
+        be.alloc::<f32>(PARAMS).unwrap(),
+        be.alloc::<f32>(PARAMS).unwrap(),
+    ];
     g.throughput(Throughput::Elements(PARAMS as u64));
-    for (label, noise) in [("adamw_1M", None), ("adamw_noise_1M", Some((NoiseKey::new(2, 2), 1e-3f32)))] {
+    for (label, noise) in [
+        ("adamw_1M", None),
+        ("adamw_noise_1M", Some((NoiseKey::new(2, 2), 1e-3f32))),
+    ] {
         g.bench_function(label, |b| {
             b.iter(|| {
-                be.fused_update(&adamw(), &mut p, &grads, &mut state, noise).unwrap();
+                be.fused_update(&adamw(), &mut p, &grads, &mut state, noise)
+                    .unwrap();
                 be.sync().unwrap();
             })
         });
@@ -38,7 +52,8 @@ fn bench_backend<B: Backend>(c: &mut Criterion, be: &B) {
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("dpsgd_clip_noise_64x10k", |b| {
         b.iter(|| {
-            be.clip_rows_and_sum(&gb, BATCH, DIM, 1.0, &mut out).unwrap();
+            be.clip_rows_and_sum(&gb, BATCH, DIM, 1.0, &mut out)
+                .unwrap();
             be.add_normal(NoiseKey::new(4, 4), 1.1, &mut out).unwrap();
             be.sync().unwrap();
         })

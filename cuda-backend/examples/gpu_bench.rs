@@ -11,7 +11,10 @@ use noisekit::backend::{Backend, CpuBackend, UpdateRule};
 use noisekit::{NoiseKey, Result};
 
 fn arg(i: usize, default: usize) -> usize {
-    std::env::args().nth(i).and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .nth(i)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Median seconds of `reps` timed calls after `warm` untimed ones.
@@ -37,11 +40,18 @@ fn main() -> Result<()> {
     let batch = arg(2, 256);
     let dim = arg(3, 1_000_000);
     let ctx = gpu.context();
-    let clock_khz = ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE).unwrap_or(0);
-    let bus_bits = ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH).unwrap_or(0);
+    let clock_khz = ctx
+        .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE)
+        .unwrap_or(0);
+    let bus_bits = ctx
+        .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH)
+        .unwrap_or(0);
     let peak = 2.0 * clock_khz as f64 * 1e3 * bus_bits as f64 / 8.0 / 1e9; // GB/s (DDR)
     gpu.warm_up()?;
-    println!("device: {} | theoretical memory bandwidth {peak:.0} GB/s", gpu.device_name()?);
+    println!(
+        "device: {} | theoretical memory bandwidth {peak:.0} GB/s",
+        gpu.device_name()?
+    );
 
     // device-to-device copy: the practical bandwidth ceiling (reads n, writes n)
     let src = gpu.alloc::<f32>(n)?;
@@ -62,10 +72,53 @@ fn main() -> Result<()> {
     gpu.fill_normal(NoiseKey::new(1, 2), &mut grads)?;
     let mut state = vec![gpu.alloc::<f32>(n)?, gpu.alloc::<f32>(n)?];
     let rules: [(&str, UpdateRule, usize); 4] = [
-        ("sgd", UpdateRule::Sgd { lr: 0.01, momentum: 0.0, dampening: 0.0, weight_decay: 1e-4, nesterov: false, step: 2 }, 3),
-        ("sgd+momentum", UpdateRule::Sgd { lr: 0.01, momentum: 0.9, dampening: 0.0, weight_decay: 1e-4, nesterov: true, step: 2 }, 5),
-        ("adamw", UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 2 }, 7),
-        ("sgd-sai", UpdateRule::SgdSai { lr: 0.01, momentum: 0.9, weight_decay: 1e-4, gsnr: 0.5, step: 2 }, 5),
+        (
+            "sgd",
+            UpdateRule::Sgd {
+                lr: 0.01,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 1e-4,
+                nesterov: false,
+                step: 2,
+            },
+            3,
+        ),
+        (
+            "sgd+momentum",
+            UpdateRule::Sgd {
+                lr: 0.01,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 1e-4,
+                nesterov: true,
+                step: 2,
+            },
+            5,
+        ),
+        (
+            "adamw",
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                step: 2,
+            },
+            7,
+        ),
+        (
+            "sgd-sai",
+            UpdateRule::SgdSai {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 1e-4,
+                gsnr: 0.5,
+                step: 2,
+            },
+            5,
+        ),
     ];
     for (name, rule, words) in rules {
         for noisy in [false, true] {
@@ -104,7 +157,11 @@ fn main() -> Result<()> {
         cpu.clip_rows_and_sum(&g, batch, dim, 1.0, &mut oc)?;
         cpu.add_normal(key, 1.1, &mut oc)
     })?;
-    println!("| cpu backend (1 thread) | {:.3} | {:.0} | 1.0x |", t_cpu * 1e3, batch as f64 / t_cpu);
+    println!(
+        "| cpu backend (1 thread) | {:.3} | {:.0} | 1.0x |",
+        t_cpu * 1e3,
+        batch as f64 / t_cpu
+    );
     println!(
         "| cuda backend | {:.3} | {:.0} | {:.1}x |",
         t_gpu * 1e3,

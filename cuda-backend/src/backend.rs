@@ -20,8 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use cudarc::cublas::{sys::cublasOperation_t, CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError,
-    PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, PushKernelArg,
 };
 use noisekit::backend::{Backend, Scalar, Transpose, UpdateRule};
 use noisekit::error::check;
@@ -68,7 +67,9 @@ pub fn libraries_present() -> Result<()> {
             ));
         }
         if !cudarc::cublas::sys::is_culib_present() {
-            return Err(unavailable("libcublas not found (install the CUDA 12 cuBLAS runtime)"));
+            return Err(unavailable(
+                "libcublas not found (install the CUDA 12 cuBLAS runtime)",
+            ));
         }
     }
     Ok(())
@@ -141,7 +142,11 @@ fn check_matrix(op: &'static str, buf_len: usize, rows: usize, cols: usize) -> R
 fn check_indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
     match idx.iter().find(|&&i| i as usize >= bound) {
         None => Ok(()),
-        Some(&i) => Err(Error::invalid(op, i as f64, "indices below the dimension size")),
+        Some(&i) => Err(Error::invalid(
+            op,
+            i as f64,
+            "indices below the dimension size",
+        )),
     }
 }
 
@@ -167,9 +172,14 @@ impl CudaBackend {
             return Err(unavailable("no CUDA device"));
         }
         if ordinal >= count as usize {
-            return Err(Error::invalid("device", ordinal as f64, "an ordinal below the device count"));
+            return Err(Error::invalid(
+                "device",
+                ordinal as f64,
+                "an ordinal below the device count",
+            ));
         }
-        let ctx = CudaContext::new(ordinal).map_err(|_| unavailable("CUDA context creation failed"))?;
+        let ctx =
+            CudaContext::new(ordinal).map_err(|_| unavailable("CUDA context creation failed"))?;
         let stream = ctx.default_stream();
         let blas = CudaBlas::new(stream.clone()).map_err(|_| Error::Backend {
             backend: NAME,
@@ -234,10 +244,13 @@ impl CudaBackend {
             return Ok(f.clone());
         }
         self.load(m)?;
-        lock(&self.functions)?.get(name).cloned().ok_or(Error::Backend {
-            backend: NAME,
-            op: "kernel missing from its module",
-        })
+        lock(&self.functions)?
+            .get(name)
+            .cloned()
+            .ok_or(Error::Backend {
+                backend: NAME,
+                op: "kernel missing from its module",
+            })
     }
 
     /// The raw Philox words of `key`'s stream: `out[i]` is word `i % 4` of block `offset + i / 4`
@@ -250,7 +263,11 @@ impl CudaBackend {
         let f = self.func(&NOISE, "nk_philox_words")?;
         let mut o = out.view_mut()?;
         let mut b = self.stream.launch_builder(&f);
-        b.arg(&mut o).arg(&n).arg(&key.seed).arg(&key.stream).arg(&key.offset);
+        b.arg(&mut o)
+            .arg(&n)
+            .arg(&key.seed)
+            .arg(&key.stream)
+            .arg(&key.offset);
         // SAFETY: argument list matches the kernel signature; the grid-stride loop bounds by n.
         unsafe { b.launch(cfg) }.map_err(drv("launch nk_philox_words"))?;
         Ok(())
@@ -265,13 +282,23 @@ impl CudaBackend {
         let f = self.func(&NOISE, "nk_fill_uniform")?;
         let mut o = out.view_mut()?;
         let mut b = self.stream.launch_builder(&f);
-        b.arg(&mut o).arg(&n).arg(&key.seed).arg(&key.stream).arg(&key.offset);
+        b.arg(&mut o)
+            .arg(&n)
+            .arg(&key.seed)
+            .arg(&key.stream)
+            .arg(&key.offset);
         // SAFETY: as above.
         unsafe { b.launch(cfg) }.map_err(drv("launch nk_fill_uniform"))?;
         Ok(())
     }
 
-    fn noise_fill(&self, name: &'static str, key: NoiseKey, sigma: Option<f32>, x: &mut CudaBuf<f32>) -> Result<()> {
+    fn noise_fill(
+        &self,
+        name: &'static str,
+        key: NoiseKey,
+        sigma: Option<f32>,
+        x: &mut CudaBuf<f32>,
+    ) -> Result<()> {
         let n = x.len as u64;
         let Some(cfg) = grid_for(quads(n)) else {
             return Ok(());
@@ -279,7 +306,11 @@ impl CudaBackend {
         let f = self.func(&NOISE, name)?;
         let mut o = x.view_mut()?;
         let mut b = self.stream.launch_builder(&f);
-        b.arg(&mut o).arg(&n).arg(&key.seed).arg(&key.stream).arg(&key.offset);
+        b.arg(&mut o)
+            .arg(&n)
+            .arg(&key.seed)
+            .arg(&key.stream)
+            .arg(&key.offset);
         let s = sigma.unwrap_or(0.0);
         if sigma.is_some() {
             b.arg(&s);
@@ -486,7 +517,13 @@ impl Backend for CudaBackend {
         })
     }
 
-    fn row_sq_norms(&self, x: &CudaBuf<f32>, rows: usize, cols: usize, out: &mut CudaBuf<f32>) -> Result<()> {
+    fn row_sq_norms(
+        &self,
+        x: &CudaBuf<f32>,
+        rows: usize,
+        cols: usize,
+        out: &mut CudaBuf<f32>,
+    ) -> Result<()> {
         check_matrix("row_sq_norms", x.len, rows, cols)?;
         check::same_len("row_sq_norms out", rows, out.len)?;
         if cols == 0 {
@@ -506,7 +543,13 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
-    fn scale_rows(&self, x: &mut CudaBuf<f32>, rows: usize, cols: usize, factors: &CudaBuf<f32>) -> Result<()> {
+    fn scale_rows(
+        &self,
+        x: &mut CudaBuf<f32>,
+        rows: usize,
+        cols: usize,
+        factors: &CudaBuf<f32>,
+    ) -> Result<()> {
         check_matrix("scale_rows", x.len, rows, cols)?;
         check::same_len("scale_rows factors", rows, factors.len)?;
         let Some(cfg) = grid_for(x.len as u64) else {
@@ -523,7 +566,13 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
-    fn sum_rows(&self, x: &CudaBuf<f32>, rows: usize, cols: usize, out: &mut CudaBuf<f32>) -> Result<()> {
+    fn sum_rows(
+        &self,
+        x: &CudaBuf<f32>,
+        rows: usize,
+        cols: usize,
+        out: &mut CudaBuf<f32>,
+    ) -> Result<()> {
         check_matrix("sum_rows", x.len, rows, cols)?;
         check::same_len("sum_rows out", cols, out.len)?;
         let Some(cfg) = grid_for(cols as u64) else {
@@ -601,7 +650,11 @@ impl Backend for CudaBackend {
         check::same_len("grads", n, grads.len)?;
         let need = rule.state_buffers();
         if state.len() < need {
-            return Err(Error::invalid("state", state.len() as f64, "one buffer per rule state"));
+            return Err(Error::invalid(
+                "state",
+                state.len() as f64,
+                "one buffer per rule state",
+            ));
         }
         for s in state.iter().take(need) {
             check::same_len("state", n, s.len)?;
@@ -759,7 +812,13 @@ impl Backend for CudaBackend {
                 op: "scratch",
             })?;
             let mut b = self.stream.launch_builder(&f);
-            b.arg(&xv).arg(&r).arg(&c).arg(di).arg(ds).arg(&k).arg(&mut ov);
+            b.arg(&xv)
+                .arg(&r)
+                .arg(&c)
+                .arg(di)
+                .arg(ds)
+                .arg(&k)
+                .arg(&mut ov);
             // SAFETY: matches nk_gather_cols; indices checked below cols.
             unsafe { b.launch(cfg) }.map_err(drv("launch nk_gather_cols"))?;
             Ok(())
@@ -774,7 +833,7 @@ impl Backend for CudaBackend {
         scale: &[f32],
         out: &mut CudaBuf<f32>,
     ) -> Result<()> {
-        let rows = if cols == 0 { 0 } else { x.len / cols };
+        let rows = x.len.checked_div(cols).unwrap_or(0);
         check_matrix("gather_rows", x.len, rows, cols)?;
         check::same_len("gather_rows scale", idx.len(), scale.len())?;
         check_matrix("gather_rows out", out.len, idx.len(), cols)?;
@@ -800,9 +859,15 @@ impl Backend for CudaBackend {
         })
     }
 
-    fn scatter_add_rows(&self, src: &CudaBuf<f32>, cols: usize, idx: &[u32], dst: &mut CudaBuf<f32>) -> Result<()> {
+    fn scatter_add_rows(
+        &self,
+        src: &CudaBuf<f32>,
+        cols: usize,
+        idx: &[u32],
+        dst: &mut CudaBuf<f32>,
+    ) -> Result<()> {
         check_matrix("scatter_add_rows src", src.len, idx.len(), cols)?;
-        let rows = if cols == 0 { 0 } else { dst.len / cols };
+        let rows = dst.len.checked_div(cols).unwrap_or(0);
         check_matrix("scatter_add_rows dst", dst.len, rows, cols)?;
         check_indices("scatter_add_rows idx", idx, rows)?;
         let k = idx.len() as u64;

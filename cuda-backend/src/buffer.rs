@@ -79,7 +79,11 @@ impl<T: Scalar> CudaBuf<T> {
 pub(crate) fn alloc_bytes<T: Scalar>(len: usize) -> Result<usize, Error> {
     len.checked_mul(std::mem::size_of::<T>())
         .map(|b| b.max(1))
-        .ok_or(Error::invalid("len", len as f64, "a buffer size that fits in usize bytes"))
+        .ok_or(Error::invalid(
+            "len",
+            len as f64,
+            "a buffer size that fits in usize bytes",
+        ))
 }
 
 fn plain_data<T: Scalar>() -> Result<(), Error> {
@@ -98,7 +102,9 @@ fn plain_data<T: Scalar>() -> Result<(), Error> {
 pub(crate) fn as_bytes<T: Scalar>(host: &[T]) -> Result<&[u8], Error> {
     plain_data::<T>()?;
     // SAFETY: T is f32, f64 or u32 (checked above): no padding, every byte initialised.
-    Ok(unsafe { std::slice::from_raw_parts(host.as_ptr().cast::<u8>(), std::mem::size_of_val(host)) })
+    Ok(unsafe {
+        std::slice::from_raw_parts(host.as_ptr().cast::<u8>(), std::mem::size_of_val(host))
+    })
 }
 
 /// `host` as mutable bytes, for the plain-data scalars.
@@ -133,6 +139,9 @@ mod tests {
     fn allocation_size_is_never_zero_and_overflow_is_typed() {
         assert_eq!(alloc_bytes::<f32>(0).unwrap(), 1);
         assert_eq!(alloc_bytes::<f64>(3).unwrap(), 24);
-        assert!(matches!(alloc_bytes::<f64>(usize::MAX), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            alloc_bytes::<f64>(usize::MAX),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 }

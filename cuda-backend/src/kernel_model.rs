@@ -65,7 +65,14 @@ fn model_fill(key: NoiseKey, n: usize) -> Vec<f32> {
 
 /// The body of `update.cu` for one element (`NK_UPDATE_LOOP` + each kernel's block), with the host
 /// constants computed as `backend.rs` computes them.
-fn model_update(rule: &UpdateRule, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32], noise: Option<(NoiseKey, f32)>) {
+fn model_update(
+    rule: &UpdateRule,
+    p: &mut [f32],
+    g: &[f32],
+    s0: &mut [f32],
+    s1: &mut [f32],
+    noise: Option<(NoiseKey, f32)>,
+) {
     let n = p.len();
     for q in 0..n.div_ceil(4) as u64 {
         let z = match noise {
@@ -95,7 +102,11 @@ fn model_update(rule: &UpdateRule, p: &mut [f32], g: &[f32], s0: &mut [f32], s1:
                     if momentum == 0.0 {
                         p[i] = pi - lr * gi;
                     } else {
-                        let b = if step == 1 { gi } else { momentum * s0[i] + (1.0f32 - dampening) * gi };
+                        let b = if step == 1 {
+                            gi
+                        } else {
+                            momentum * s0[i] + (1.0f32 - dampening) * gi
+                        };
                         s0[i] = b;
                         let d = if nesterov { gi + momentum * b } else { b };
                         p[i] = pi - lr * d;
@@ -129,7 +140,11 @@ fn model_update(rule: &UpdateRule, p: &mut [f32], g: &[f32], s0: &mut [f32], s1:
                     step,
                 } => {
                     let (decay, scale) = (1.0 - lr * weight_decay, lr * gsnr);
-                    let b = if step == 1 { gi } else { momentum * s0[i] + (1.0f32 - momentum) * gi };
+                    let b = if step == 1 {
+                        gi
+                    } else {
+                        momentum * s0[i] + (1.0f32 - momentum) * gi
+                    };
                     s0[i] = b;
                     p[i] = p[i] * decay - scale * b;
                 }
@@ -155,16 +170,23 @@ mod tests {
 
     #[test]
     fn kernel_philox_matches_core_bit_for_bit() {
-        assert_eq!(nk_philox(0, 0, 0), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            nk_philox(0, 0, 0),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         for key in keys() {
             for q in [0u64, 1, 2, 1000, u64::MAX] {
-                assert_eq!(nk_philox(key.offset.wrapping_add(q), key.stream, key.seed), key.block(q));
+                assert_eq!(
+                    nk_philox(key.offset.wrapping_add(q), key.stream, key.seed),
+                    key.block(q)
+                );
             }
             // uniforms: the kernel's map is bit-equal to bulk::fill_uniform_f32
             let mut want = [0f32; 11];
             bulk::fill_uniform_f32(&key, &mut want);
             for (i, w) in want.iter().enumerate() {
-                let word = nk_philox(key.offset.wrapping_add(i as u64 / 4), key.stream, key.seed)[i % 4];
+                let word =
+                    nk_philox(key.offset.wrapping_add(i as u64 / 4), key.stream, key.seed)[i % 4];
                 assert_eq!(nk_unit(word).to_bits(), w.to_bits());
             }
         }
@@ -204,7 +226,11 @@ mod tests {
             // the angle argument is rounded to f32 on both devices before sin/cos
             let theta = (6.283_185_5_f32 * ua as f32) as f64;
             let r = (-2.0 * ur.ln()).sqrt();
-            let exact = if i % 2 == 0 { r * theta.cos() } else { r * theta.sin() };
+            let exact = if i % 2 == 0 {
+                r * theta.cos()
+            } else {
+                r * theta.sin()
+            };
             let err = (*zi as f64 - exact).abs() / (zi.abs() as f64).max(1.0);
             worst = worst.max(err / f32::EPSILON as f64);
         }
@@ -219,14 +245,68 @@ mod tests {
         let s0i: Vec<f32> = (0..n).map(|i| (i as f32) * 0.01).collect();
         let s1i: Vec<f32> = (0..n).map(|i| (i as f32) * 0.002).collect();
         let rules = [
-            UpdateRule::Sgd { lr: 0.1, momentum: 0.0, dampening: 0.0, weight_decay: 0.01, nesterov: false, step: 3 },
-            UpdateRule::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false, step: 1 },
-            UpdateRule::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false, step: 5 },
-            UpdateRule::Sgd { lr: 0.05, momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: true, step: 2 },
-            UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 1 },
-            UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 7 },
-            UpdateRule::SgdSai { lr: 0.01, momentum: 0.9, weight_decay: 1e-4, gsnr: 0.37, step: 1 },
-            UpdateRule::SgdSai { lr: 0.01, momentum: 0.9, weight_decay: 1e-4, gsnr: 0.37, step: 4 },
+            UpdateRule::Sgd {
+                lr: 0.1,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 0.01,
+                nesterov: false,
+                step: 3,
+            },
+            UpdateRule::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+                dampening: 0.1,
+                weight_decay: 0.01,
+                nesterov: false,
+                step: 1,
+            },
+            UpdateRule::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+                dampening: 0.1,
+                weight_decay: 0.01,
+                nesterov: false,
+                step: 5,
+            },
+            UpdateRule::Sgd {
+                lr: 0.05,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: true,
+                step: 2,
+            },
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                step: 1,
+            },
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                step: 7,
+            },
+            UpdateRule::SgdSai {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 1e-4,
+                gsnr: 0.37,
+                step: 1,
+            },
+            UpdateRule::SgdSai {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 1e-4,
+                gsnr: 0.37,
+                step: 4,
+            },
         ];
         for rule in rules {
             for noise in [None, Some((NoiseKey::new(9, 2).advanced(5), 0.3f32))] {

@@ -120,16 +120,21 @@ pub fn compile(module: &KernelModule, arch: Option<&'static str>) -> Result<Ptx,
             reason: "libnvrtc not found (pip install nvidia-cuda-nvrtc-cu12 and add its lib dir to LD_LIBRARY_PATH)",
         });
     }
-    cudarc::nvrtc::compile_ptx_with_opts(module.source, compile_options(module, arch)).map_err(|e| {
-        eprintln!("noisekit-cuda: NVRTC failed on module {} ({arch:?}): {e}", module.name);
-        if let cudarc::nvrtc::CompileError::CompileError { log, .. } = &e {
-            eprintln!("{}", log.to_string_lossy());
-        }
-        Error::Backend {
-            backend: "cuda",
-            op: "nvrtc compile",
-        }
-    })
+    cudarc::nvrtc::compile_ptx_with_opts(module.source, compile_options(module, arch)).map_err(
+        |e| {
+            eprintln!(
+                "noisekit-cuda: NVRTC failed on module {} ({arch:?}): {e}",
+                module.name
+            );
+            if let cudarc::nvrtc::CompileError::CompileError { log, .. } = &e {
+                eprintln!("{}", log.to_string_lossy());
+            }
+            Error::Backend {
+                backend: "cuda",
+                op: "nvrtc compile",
+            }
+        },
+    )
 }
 
 /// Compiles every module for `arch`, returning `(module name, PTX text)` pairs.
@@ -148,7 +153,11 @@ mod tests {
     fn every_listed_function_is_defined_once_as_extern_c_global() {
         let mut seen = std::collections::HashSet::new();
         for m in MODULES {
-            assert!(m.source.contains("nk_philox"), "{} lacks the prelude", m.name);
+            assert!(
+                m.source.contains("nk_philox"),
+                "{} lacks the prelude",
+                m.name
+            );
             for f in m.functions {
                 let decl = format!("extern \"C\" __global__ void {f}(");
                 assert_eq!(m.source.matches(&decl).count(), 1, "{f} in {}", m.name);
@@ -191,9 +200,15 @@ mod tests {
             let all = compile_all(Some(arch)).expect("every kernel module compiles");
             for ((name, ptx), m) in all.iter().zip(MODULES) {
                 let target = arch.replace("compute_", ".target sm_");
-                assert!(ptx.contains(&target), "{name}: PTX for {arch} lacks `{target}`");
+                assert!(
+                    ptx.contains(&target),
+                    "{name}: PTX for {arch} lacks `{target}`"
+                );
                 for f in m.functions {
-                    assert!(ptx.contains(&format!(".entry {f}(")), "{name}: no entry {f} for {arch}");
+                    assert!(
+                        ptx.contains(&format!(".entry {f}(")),
+                        "{name}: no entry {f} for {arch}"
+                    );
                 }
                 println!("compiled {name} for {arch}: {} bytes of PTX", ptx.len());
             }

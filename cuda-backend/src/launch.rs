@@ -156,7 +156,8 @@ mod tests {
                 let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
                 let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.1).collect();
                 let mut want = c0.clone();
-                be.gemm(ta, tb, m, n, k, 1.5, &a, &b, 0.5, &mut want).unwrap();
+                be.gemm(ta, tb, m, n, k, 1.5, &a, &b, 0.5, &mut want)
+                    .unwrap();
                 let plan = GemmPlan::new(ta, tb, m, n, k).unwrap();
                 let mut got = c0.clone();
                 plan.reference(1.5, &b, &a, 0.5, &mut got);

@@ -12,10 +12,10 @@
 
 pub mod backend;
 pub mod buffer;
-pub mod kernels;
-pub mod launch;
 #[cfg(test)]
 mod kernel_model;
+pub mod kernels;
+pub mod launch;
 #[cfg(feature = "nccl")]
 pub mod nccl;
 

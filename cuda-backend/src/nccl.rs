@@ -30,7 +30,10 @@ pub fn rank_noise_std(rank: usize, noise_std: f32) -> f32 {
 }
 
 fn nccl_err(op: &'static str) -> impl Fn(cudarc::nccl::result::NcclError) -> Error {
-    move |_| Error::Backend { backend: "cuda", op }
+    move |_| Error::Backend {
+        backend: "cuda",
+        op,
+    }
 }
 
 /// One [`CudaBackend`] per device and an NCCL communicator over them (single process).
@@ -41,7 +44,9 @@ pub struct DataParallel {
 
 impl std::fmt::Debug for DataParallel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataParallel").field("ranks", &self.ranks).finish()
+        f.debug_struct("DataParallel")
+            .field("ranks", &self.ranks)
+            .finish()
     }
 }
 
@@ -49,7 +54,11 @@ impl DataParallel {
     /// Backends on `devices` (ordinals, rank = position) joined by one NCCL communicator.
     pub fn new(devices: &[usize]) -> Result<Self> {
         if devices.is_empty() {
-            return Err(Error::invalid("devices", 0.0, "at least one device ordinal"));
+            return Err(Error::invalid(
+                "devices",
+                0.0,
+                "at least one device ordinal",
+            ));
         }
         crate::libraries_present()?;
         // SAFETY: only tries to dlopen libnccl.
@@ -93,7 +102,11 @@ impl DataParallel {
         out: &mut [CudaBuf<f32>],
     ) -> Result<()> {
         let world = self.world_size();
-        for (what, len) in [("grads", grads.len()), ("rows", rows.len()), ("out", out.len())] {
+        for (what, len) in [
+            ("grads", grads.len()),
+            ("rows", rows.len()),
+            ("out", out.len()),
+        ] {
             if len != world {
                 return Err(Error::len_mismatch(what, world, len));
             }

@@ -29,20 +29,44 @@ fn all_reduce_of_clipped_noised_gradients_matches_single_device() {
     bulk::fill_normal_f32(&NoiseKey::new(5, 5), &mut g);
     let key = NoiseKey::new(31337, 2);
     let mut want = vec![0f32; cols];
-    CpuBackend.clip_rows_and_sum(&g, total, cols, clip, &mut want).unwrap();
+    CpuBackend
+        .clip_rows_and_sum(&g, total, cols, clip, &mut want)
+        .unwrap();
     CpuBackend.add_normal(key, noise_std, &mut want).unwrap();
     let shards: Vec<_> = (0..n)
-        .map(|r| dp.rank(r).unwrap().upload(&g[r * rows_per * cols..(r + 1) * rows_per * cols]).unwrap())
+        .map(|r| {
+            dp.rank(r)
+                .unwrap()
+                .upload(&g[r * rows_per * cols..(r + 1) * rows_per * cols])
+                .unwrap()
+        })
         .collect();
-    let mut outs: Vec<_> = (0..n).map(|r| dp.rank(r).unwrap().alloc::<f32>(cols).unwrap()).collect();
-    dp.clip_noise_all_reduce(&shards, &vec![rows_per; n], cols, clip, key, noise_std, &mut outs).unwrap();
+    let mut outs: Vec<_> = (0..n)
+        .map(|r| dp.rank(r).unwrap().alloc::<f32>(cols).unwrap())
+        .collect();
+    dp.clip_noise_all_reduce(
+        &shards,
+        &vec![rows_per; n],
+        cols,
+        clip,
+        key,
+        noise_std,
+        &mut outs,
+    )
+    .unwrap();
     for r in 0..n {
         let mut got = vec![0f32; cols];
         dp.rank(r).unwrap().download(&outs[r], &mut got).unwrap();
         for c in 0..cols {
             let s: f64 = (0..total).map(|i| g[i * cols + c].abs() as f64).sum();
-            let tol = 2.0 * (cols + total + 8) as f64 * 2f64.powi(-24) * s + 1e-5 * (want[c].abs() as f64).max(1.0);
-            assert!(((got[c] - want[c]) as f64).abs() <= tol, "rank {r} col {c}: {} vs {}", got[c], want[c]);
+            let tol = 2.0 * (cols + total + 8) as f64 * 2f64.powi(-24) * s
+                + 1e-5 * (want[c].abs() as f64).max(1.0);
+            assert!(
+                ((got[c] - want[c]) as f64).abs() <= tol,
+                "rank {r} col {c}: {} vs {}",
+                got[c],
+                want[c]
+            );
         }
     }
 }
