@@ -1,5 +1,5 @@
 // noisekit CUDA prelude: integer types, launch helpers and the Philox4x32-10 + Box-Muller noise of
-// core/src/rng/{philox,bulk}.rs, transcribed word for word. Prepended to every kernel module.
+// core/src/rng/{philox,bulk,fastmath}.rs, transcribed operation for operation. Prepended to every kernel module.
 // Compiled with --fmad=false --ftz=false --prec-div=true --prec-sqrt=true so that every + - * / sqrt
 // rounds exactly like the Rust reference (no contraction into FMA).
 typedef unsigned int nk_u32;
@@ -9,8 +9,6 @@ typedef unsigned long long nk_u64;
 #define NK_M1 0xCD9E8D57u
 #define NK_W0 0x9E3779B9u
 #define NK_W1 0xBB67AE85u
-// core::f32::consts::TAU rounded to f32 (6.2831855).
-#define NK_TWO_PI 6.28318530717958647692f
 
 // Global thread index and grid stride for 1-D grid-stride loops.
 __device__ __forceinline__ nk_u64 nk_tid() {
@@ -41,18 +39,85 @@ __device__ __forceinline__ float nk_unit(nk_u32 w) {
     return (float)((w >> 8) + 1u) * (1.0f / 16777216.0f);
 }
 
+// core/src/rng/fastmath.rs, operation for operation (Cephes logf / sinf / cosf polynomials). The
+// constants are the Rust f32 literals written as exact hex floats; with --fmad=false every + - *
+// rounds as in Rust, so these return the CPU's bits.
+#define NK_LN_P0 0x1.2043760000000p-4f  /* 7.037_683_6e-2 */
+#define NK_LN_P1 0x1.d7a3720000000p-4f  /* 1.151_461_1e-1 */
+#define NK_LN_P2 0x1.de4a360000000p-4f  /* 1.167_699_9e-1 */
+#define NK_LN_P3 0x1.fcba9e0000000p-4f  /* 1.242_014_1e-1 */
+#define NK_LN_P4 0x1.23d37e0000000p-3f  /* 1.424_932_3e-1 */
+#define NK_LN_P5 0x1.555ca00000000p-3f  /* 1.666_805_8e-1 */
+#define NK_LN_P6 0x1.999d580000000p-3f  /* 2.000_071_4e-1 */
+#define NK_LN_P7 0x1.fffff80000000p-3f  /* 2.499_999_4e-1 */
+#define NK_LN_P8 0x1.5555540000000p-2f  /* 3.333_333e-1 */
+#define NK_LN_Q1 0x1.bd01060000000p-13f /* 2.121_944_4e-4 */
+#define NK_LN_Q2 0x1.6300000000000p-1f  /* 0.693_359_4 */
+#define NK_SIN_C1 0x1.9943f20000000p-13f /* 1.951_529_6e-4 */
+#define NK_SIN_C2 0x1.11073c0000000p-7f  /* 8.332_161e-3 */
+#define NK_SIN_C3 0x1.5555460000000p-3f  /* 1.666_665_5e-1 */
+#define NK_COS_C1 0x1.99eb9c0000000p-16f /* 2.443_315_7e-5 */
+#define NK_COS_C2 0x1.6c0c340000000p-10f /* 1.388_731_6e-3 */
+#define NK_COS_C3 0x1.55554a0000000p-5f  /* 4.166_664_6e-2 */
+#define NK_SQRT_HALF 0x1.6a09e60000000p-1f /* FRAC_1_SQRT_2 */
+#define NK_TAU 0x1.921fb60000000p+2f       /* TAU */
+
+// fastmath::ln for a positive normal float.
+__device__ __forceinline__ float nk_ln(float xin) {
+    nk_u32 bits = __float_as_uint(xin);
+    int e = (int)((bits >> 23) & 0xffu) - 126;
+    float m = __uint_as_float((bits & 0x007fffffu) | 0x3f000000u);
+    bool small = m < NK_SQRT_HALF;
+    float ef = (float)(small ? e - 1 : e);
+    float x = small ? (m + m) - 1.0f : m - 1.0f;
+    float z = x * x;
+    float p = NK_LN_P0;
+    p = p * x - NK_LN_P1;
+    p = p * x + NK_LN_P2;
+    p = p * x - NK_LN_P3;
+    p = p * x + NK_LN_P4;
+    p = p * x - NK_LN_P5;
+    p = p * x + NK_LN_P6;
+    p = p * x - NK_LN_P7;
+    p = p * x + NK_LN_P8;
+    float y = (x * z) * p;
+    y = y + (-NK_LN_Q1) * ef;
+    y = y + (-0.5f) * z;
+    float r = x + y;
+    return r + NK_LN_Q2 * ef;
+}
+
+// fastmath::sincos_turns: (sin(2 pi u), cos(2 pi u)) for u in [0, 1] with 24 significant bits.
+__device__ __forceinline__ void nk_sincos_turns(float u, float* sin_out, float* cos_out) {
+    int q = (int)(u * 4.0f + 0.5f);
+    float r = (u - (float)q * 0.25f) * NK_TAU;
+    float z = r * r;
+    float s = ((((-NK_SIN_C1) * z + NK_SIN_C2) * z - NK_SIN_C3) * z) * r + r;
+    float c = (((((NK_COS_C1 * z - NK_COS_C2) * z + NK_COS_C3) * z) * z) - 0.5f * z) + 1.0f;
+    bool odd = (q & 1) != 0;
+    float sn = odd ? c : s;
+    float cs = odd ? s : c;
+    sn = (q & 2) ? -sn : sn;
+    cs = ((q + 1) & 2) ? -cs : cs;
+    *sin_out = sn;
+    *cos_out = cs;
+}
+
+// bulk::box_muller_f32: r = sqrt(-2 ln u_r) (correctly rounded), (r cos, r sin) of 2 pi u_a.
+__device__ __forceinline__ void nk_box_muller(float ur, float ua, float* z0, float* z1) {
+    float r = sqrtf(-2.0f * nk_ln(ur));
+    float s, c;
+    nk_sincos_turns(ua, &s, &c);
+    *z0 = r * c;
+    *z1 = r * s;
+}
+
 // The four standard normals of block `offset + q` (pairs (w0,w1), (w2,w3)).
 __device__ __forceinline__ void nk_normal4(nk_u64 seed, nk_u32 stream, nk_u64 offset, nk_u64 q, float z[4]) {
     nk_u32 w[4];
     nk_philox(offset + q, stream, seed, w);
-#pragma unroll
-    for (int p = 0; p < 2; ++p) {
-        float r = sqrtf(-2.0f * logf(nk_unit(w[2 * p])));
-        float s, c;
-        sincosf(NK_TWO_PI * nk_unit(w[2 * p + 1]), &s, &c);
-        z[2 * p] = r * c;
-        z[2 * p + 1] = r * s;
-    }
+    nk_box_muller(nk_unit(w[0]), nk_unit(w[1]), &z[0], &z[1]);
+    nk_box_muller(nk_unit(w[2]), nk_unit(w[3]), &z[2], &z[3]);
 }
 
 // Block-wide sum of one float per thread (blockDim.x a power of two, <= 1024); result in thread 0.

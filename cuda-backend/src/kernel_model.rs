@@ -1,9 +1,11 @@
 //! A line-by-line Rust transcription of the CUDA kernels' arithmetic (`kernels/*.cu`), tested
 //! against the CPU reference (`noisekit::rng::bulk`, `noisekit::backend::apply_update`). It checks,
 //! without a GPU, that the kernels' index maths (one thread per block of four elements), Philox
-//! rounds, uniform map and operation order reproduce the CPU; only the device's `logf`/`sincosf`
-//! (documented to within 1-2 ulp) are not modelled here, and the test bounding the CPU normals
-//! against f64 Box-Muller justifies the parity tolerance used on the GPU.
+//! rounds, uniform map, branch-free `ln`/`sincos` (`rng::fastmath`) and operation order reproduce
+//! the CPU bit for bit. The polynomial constants are read from `kernels/prelude.cuh` itself (its hex
+//! float `#define`s), so a wrong constant in the kernel source fails here. What is not modelled is
+//! the device's IEEE arithmetic itself (`+ - * /`, `sqrtf` correctly rounded, no FMA under
+//! `--fmad=false`), which is why the GPU parity tests can demand bit-equality.
 
 use noisekit::backend::UpdateRule;
 use noisekit::NoiseKey;
@@ -35,17 +37,117 @@ fn nk_unit(w: u32) -> f32 {
     ((w >> 8) + 1) as f32 * (1.0f32 / 16_777_216.0f32)
 }
 
-/// `nk_normal4` with the host's libm in place of the device's `logf`/`sincosf`.
-fn nk_normal4(seed: u64, stream: u32, offset: u64, q: u64) -> [f32; 4] {
-    let w = nk_philox(offset.wrapping_add(q), stream, seed);
-    let mut z = [0f32; 4];
-    for p in 0..2 {
-        let r = libm::sqrtf(-2.0f32 * libm::logf(nk_unit(w[2 * p])));
-        let (s, c) = libm::sincosf(6.283_185_5_f32 * nk_unit(w[2 * p + 1]));
-        z[2 * p] = r * c;
-        z[2 * p + 1] = r * s;
+/// Parses a C hex float literal such as `0x1.2043760000000p-4f` (exact for these constants).
+fn parse_hex_float(lit: &str) -> Option<f32> {
+    let lit = lit.trim().trim_end_matches('f');
+    let (neg, lit) = match lit.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, lit),
+    };
+    let body = lit.strip_prefix("0x")?;
+    let (mant, exp) = body.split_once('p')?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let mut v = u64::from_str_radix(int, 16).ok()? as f64;
+    for (i, d) in frac.chars().enumerate() {
+        v += d.to_digit(16)? as f64 / 16f64.powi(i as i32 + 1);
     }
-    z
+    let v = v * 2f64.powi(exp.parse::<i32>().ok()?);
+    Some(if neg { -v as f32 } else { v as f32 })
+}
+
+/// The `#define NK_<name> <hex float>` constants of `kernels/prelude.cuh`.
+fn prelude_constant(name: &str) -> f32 {
+    let src = include_str!("../kernels/prelude.cuh");
+    let key = format!("#define NK_{name} ");
+    let line = src.lines().find(|l| l.starts_with(&key)).unwrap_or_else(|| panic!("no {key}"));
+    let lit = line[key.len()..].split_whitespace().next().unwrap_or("");
+    parse_hex_float(lit).unwrap_or_else(|| panic!("bad literal for {name}: {lit}"))
+}
+
+/// The kernel's constants, in the order the functions use them.
+struct Consts {
+    ln_p: [f32; 9],
+    ln_q1: f32,
+    ln_q2: f32,
+    sin: [f32; 3],
+    cos: [f32; 3],
+    sqrt_half: f32,
+    tau: f32,
+}
+
+impl Consts {
+    fn from_prelude() -> Self {
+        let c = prelude_constant;
+        Consts {
+            ln_p: core::array::from_fn(|i| c(&format!("LN_P{i}"))),
+            ln_q1: c("LN_Q1"),
+            ln_q2: c("LN_Q2"),
+            sin: [c("SIN_C1"), c("SIN_C2"), c("SIN_C3")],
+            cos: [c("COS_C1"), c("COS_C2"), c("COS_C3")],
+            sqrt_half: c("SQRT_HALF"),
+            tau: c("TAU"),
+        }
+    }
+}
+
+/// `nk_ln`.
+fn nk_ln(k: &Consts, xin: f32) -> f32 {
+    let bits = xin.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    let small = m < k.sqrt_half;
+    let ef = (if small { e - 1 } else { e }) as f32;
+    let x = if small { (m + m) - 1.0 } else { m - 1.0 };
+    let z = x * x;
+    let p = &k.ln_p;
+    let mut q = p[0];
+    q = q * x - p[1];
+    q = q * x + p[2];
+    q = q * x - p[3];
+    q = q * x + p[4];
+    q = q * x - p[5];
+    q = q * x + p[6];
+    q = q * x - p[7];
+    q = q * x + p[8];
+    let mut y = (x * z) * q;
+    y = y + (-k.ln_q1) * ef;
+    y = y + (-0.5f32) * z;
+    let r = x + y;
+    r + k.ln_q2 * ef
+}
+
+/// `nk_sincos_turns` -> (sin, cos).
+fn nk_sincos_turns(k: &Consts, u: f32) -> (f32, f32) {
+    let q = (u * 4.0 + 0.5) as i32;
+    let r = (u - q as f32 * 0.25) * k.tau;
+    let z = r * r;
+    let s = (((-k.sin[0] * z + k.sin[1]) * z - k.sin[2]) * z) * r + r;
+    let c = ((((k.cos[0] * z - k.cos[1]) * z + k.cos[2]) * z) * z - 0.5 * z) + 1.0;
+    let odd = q & 1 != 0;
+    let (mut sn, mut cs) = if odd { (c, s) } else { (s, c) };
+    if q & 2 != 0 {
+        sn = -sn;
+    }
+    if (q + 1) & 2 != 0 {
+        cs = -cs;
+    }
+    (sn, cs)
+}
+
+/// `nk_normal4` (`sqrtf` is correctly rounded on the device, as `f32::sqrt` is here).
+fn nk_normal4(seed: u64, stream: u32, offset: u64, q: u64) -> [f32; 4] {
+    thread_local!(static K: Consts = Consts::from_prelude());
+    K.with(|k| {
+        let w = nk_philox(offset.wrapping_add(q), stream, seed);
+        let mut z = [0f32; 4];
+        for p in 0..2 {
+            let r = (-2.0f32 * nk_ln(k, nk_unit(w[2 * p]))).sqrt();
+            let (s, c) = nk_sincos_turns(k, nk_unit(w[2 * p + 1]));
+            z[2 * p] = r * c;
+            z[2 * p + 1] = r * s;
+        }
+        z
+    })
 }
 
 /// The grid-stride quad loop of `noise.cu`: element `4q + l` gets lane `l` of quad `q`.
@@ -208,33 +310,37 @@ mod tests {
         }
     }
 
-    /// The GPU parity bound for normals, `|z_gpu - z_cpu| <= 8 * 2^-23 * max(|z|, 1)`, is twice the
-    /// bound each side keeps to the exact Box-Muller value (CUDA documents logf at 1 ulp and
-    /// sincosf at 2 ulp; libm is within 1 ulp). Here: the CPU side against f64 over 40 000 normals.
     #[test]
-    fn cpu_normals_within_half_the_parity_bound_of_exact_box_muller() {
-        let key = NoiseKey::new(2024, 3);
-        let n = 40_000;
-        let mut z = vec![0f32; n];
-        bulk::fill_normal_f32(&key, &mut z);
-        let mut worst = 0.0f64;
-        for (i, zi) in z.iter().enumerate() {
-            let w = key.block(i as u64 / 4);
-            let pair = (i % 4) / 2 * 2;
-            let ur = ((w[pair] >> 8) + 1) as f64 / 16_777_216.0;
-            let ua = ((w[pair + 1] >> 8) + 1) as f64 / 16_777_216.0;
-            // the angle argument is rounded to f32 on both devices before sin/cos
-            let theta = (6.283_185_5_f32 * ua as f32) as f64;
-            let r = (-2.0 * ur.ln()).sqrt();
-            let exact = if i % 2 == 0 {
-                r * theta.cos()
-            } else {
-                r * theta.sin()
-            };
-            let err = (*zi as f64 - exact).abs() / (zi.abs() as f64).max(1.0);
-            worst = worst.max(err / f32::EPSILON as f64);
+    fn prelude_constants_are_the_rust_literals() {
+        let k = Consts::from_prelude();
+        // the literals of noisekit::rng::fastmath
+        let ln_p = [
+            7.037_683_6e-2_f32, 1.151_461_1e-1, 1.167_699_9e-1, 1.242_014_1e-1, 1.424_932_3e-1,
+            1.666_805_8e-1, 2.000_071_4e-1, 2.499_999_4e-1, 3.333_333e-1,
+        ];
+        assert_eq!(k.ln_p, ln_p);
+        assert_eq!((k.ln_q1, k.ln_q2), (2.121_944_4e-4, 0.693_359_4));
+        assert_eq!(k.sin, [1.951_529_6e-4, 8.332_161e-3, 1.666_665_5e-1]);
+        assert_eq!(k.cos, [2.443_315_7e-5, 1.388_731_6e-3, 4.166_664_6e-2]);
+        assert_eq!(k.sqrt_half, core::f32::consts::FRAC_1_SQRT_2);
+        assert_eq!(k.tau, core::f32::consts::TAU);
+        assert_eq!(parse_hex_float("-0x1.8p-1f"), Some(-0.75));
+    }
+
+    #[test]
+    fn kernel_normals_match_core_over_the_whole_uniform_grid_sample() {
+        // every Box-Muller input class: u near 0 and 1, all four quadrants of the angle
+        let k = Consts::from_prelude();
+        for w in (0u32..=u32::MAX).step_by(65_537).chain([0, 255, 256, u32::MAX]) {
+            let u = nk_unit(w);
+            for wa in [0u32, 1 << 30, 1 << 31, 3 << 30, u32::MAX, w.rotate_left(7)] {
+                let ua = nk_unit(wa);
+                let (a, b) = bulk::box_muller_f32(u, ua);
+                let r = (-2.0f32 * nk_ln(&k, u)).sqrt();
+                let (s, c) = nk_sincos_turns(&k, ua);
+                assert_eq!(((r * c).to_bits(), (r * s).to_bits()), (a.to_bits(), b.to_bits()), "w {w:#x} wa {wa:#x}");
+            }
         }
-        assert!(worst <= 4.0, "worst CPU error {worst} units of 2^-23");
     }
 
     #[test]
