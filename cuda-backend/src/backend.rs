@@ -3,9 +3,10 @@
 //! gemm is cuBLAS `sgemm` (row-major through the swap trick, see [`crate::launch::GemmPlan`]);
 //! every other method is an NVRTC kernel from [`crate::kernels`], compiled on first use and cached
 //! per module name. Kernels transcribe `CpuBackend` / `apply_update` operation for operation and are
-//! compiled without FMA contraction, so they agree with the CPU bit for bit except where the
-//! summation order differs (row norms: block reduction) or a libm function is involved (Box-Muller's
-//! `logf`/`sincosf`); the parity tests state the bounds.
+//! compiled without FMA contraction, and Box-Muller uses the CPU's branch-free polynomial `ln` /
+//! `sincos` (`noisekit::rng::fastmath`), so they agree with the CPU bit for bit except where the
+//! summation order differs (row norms and clip factors: block reduction; cuBLAS gemm); the parity
+//! tests state those bounds.
 //!
 //! Temporaries: `clip_rows_and_sum` needs `rows` floats (row factors) and the gather/scatter methods
 //! copy `idx`/`scale` to the device; these live in grow-only scratch buffers owned by the backend,
