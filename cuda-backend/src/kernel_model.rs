@@ -59,7 +59,10 @@ fn parse_hex_float(lit: &str) -> Option<f32> {
 fn prelude_constant(name: &str) -> f32 {
     let src = include_str!("../kernels/prelude.cuh");
     let key = format!("#define NK_{name} ");
-    let line = src.lines().find(|l| l.starts_with(&key)).unwrap_or_else(|| panic!("no {key}"));
+    let line = src
+        .lines()
+        .find(|l| l.starts_with(&key))
+        .unwrap_or_else(|| panic!("no {key}"));
     let lit = line[key.len()..].split_whitespace().next().unwrap_or("");
     parse_hex_float(lit).unwrap_or_else(|| panic!("bad literal for {name}: {lit}"))
 }
@@ -315,8 +318,15 @@ mod tests {
         let k = Consts::from_prelude();
         // the literals of noisekit::rng::fastmath
         let ln_p = [
-            7.037_683_6e-2_f32, 1.151_461_1e-1, 1.167_699_9e-1, 1.242_014_1e-1, 1.424_932_3e-1,
-            1.666_805_8e-1, 2.000_071_4e-1, 2.499_999_4e-1, 3.333_333e-1,
+            7.037_683_6e-2_f32,
+            1.151_461_1e-1,
+            1.167_699_9e-1,
+            1.242_014_1e-1,
+            1.424_932_3e-1,
+            1.666_805_8e-1,
+            2.000_071_4e-1,
+            2.499_999_4e-1,
+            3.333_333e-1,
         ];
         assert_eq!(k.ln_p, ln_p);
         assert_eq!((k.ln_q1, k.ln_q2), (2.121_944_4e-4, 0.693_359_4));
@@ -331,14 +341,21 @@ mod tests {
     fn kernel_normals_match_core_over_the_whole_uniform_grid_sample() {
         // every Box-Muller input class: u near 0 and 1, all four quadrants of the angle
         let k = Consts::from_prelude();
-        for w in (0u32..=u32::MAX).step_by(65_537).chain([0, 255, 256, u32::MAX]) {
+        for w in (0u32..=u32::MAX)
+            .step_by(65_537)
+            .chain([0, 255, 256, u32::MAX])
+        {
             let u = nk_unit(w);
             for wa in [0u32, 1 << 30, 1 << 31, 3 << 30, u32::MAX, w.rotate_left(7)] {
                 let ua = nk_unit(wa);
                 let (a, b) = bulk::box_muller_f32(u, ua);
                 let r = (-2.0f32 * nk_ln(&k, u)).sqrt();
                 let (s, c) = nk_sincos_turns(&k, ua);
-                assert_eq!(((r * c).to_bits(), (r * s).to_bits()), (a.to_bits(), b.to_bits()), "w {w:#x} wa {wa:#x}");
+                assert_eq!(
+                    ((r * c).to_bits(), (r * s).to_bits()),
+                    (a.to_bits(), b.to_bits()),
+                    "w {w:#x} wa {wa:#x}"
+                );
             }
         }
     }
