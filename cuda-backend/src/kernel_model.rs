@@ -7,6 +7,9 @@
 //! the device's IEEE arithmetic itself (`+ - * /`, `sqrtf` correctly rounded, no FMA under
 //! `--fmad=false`), which is why the GPU parity tests can demand bit-equality.
 
+// `y = y + a` is kept as written in the CUDA source it mirrors (the same operation as `+=`).
+#![allow(clippy::assign_op_pattern)]
+
 use noisekit::backend::UpdateRule;
 use noisekit::NoiseKey;
 

@@ -54,9 +54,9 @@ fn all_reduce_of_clipped_noised_gradients_matches_single_device() {
         &mut outs,
     )
     .unwrap();
-    for r in 0..n {
+    for (r, out) in outs.iter().enumerate() {
         let mut got = vec![0f32; cols];
-        dp.rank(r).unwrap().download(&outs[r], &mut got).unwrap();
+        dp.rank(r).unwrap().download(out, &mut got).unwrap();
         for c in 0..cols {
             let s: f64 = (0..total).map(|i| g[i * cols + c].abs() as f64).sum();
             let tol = 2.0 * (cols + total + 8) as f64 * 2f64.powi(-24) * s

@@ -167,6 +167,7 @@ fn fill_normal_and_add_normal_match_cpu_philox() {
     ));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn gemm_case(
     gpu: &CudaBackend,
     ta: Transpose,
