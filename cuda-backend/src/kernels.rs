@@ -210,6 +210,24 @@ mod tests {
                         "{name}: no entry {f} for {arch}"
                     );
                 }
+                // --fmad=false took effect: no contracted multiply-adds, and the arithmetic is the
+                // `.rn` form, which ptxas may not fuse at load time either (bare `mul.f32` /
+                // `add.f32` / `sub.f32` it may), so the device rounds every + and * separately,
+                // as the Rust reference does.
+                assert!(
+                    !ptx.contains("fma.rn.f32"),
+                    "{name}: {arch} PTX has fma.rn.f32"
+                );
+                for op in ["mul.f32", "add.f32", "sub.f32"] {
+                    let bare = ptx.lines().any(|l| l.trim_start().starts_with(op));
+                    assert!(!bare, "{name}: {arch} PTX has a contractible `{op}`");
+                }
+                if m.name == "update" || m.name == "noise" {
+                    let rn = ptx.contains("mul.rn.f32") && ptx.contains("add.rn.f32");
+                    assert!(rn, "{name}: {arch} PTX lacks .rn arithmetic");
+                }
+                // no approximate division / square root / transcendental instructions
+                assert!(!ptx.contains(".approx."), "{name}: {arch} PTX uses .approx");
                 println!("compiled {name} for {arch}: {} bytes of PTX", ptx.len());
             }
         }
