@@ -7,8 +7,10 @@
 //! The noise is the CPU's Philox4x32-10 + Box-Muller layout, so both backends draw the same noise
 //! for the same [`noisekit::NoiseKey`].
 //!
-//! With the `nccl` feature, [`nccl`] adds a data-parallel DP-SGD all-reduce across GPUs with the
+//! With the `nccl` feature, the `nccl` module adds a data-parallel DP-SGD all-reduce across GPUs with the
 //! noise added exactly once.
+
+#![warn(missing_docs)]
 
 pub mod backend;
 pub mod buffer;
