@@ -183,6 +183,25 @@ mod tests {
         assert_eq!(arch_for(7, 5), None);
     }
 
+    #[test]
+    fn missing_nvrtc_is_a_typed_error() {
+        if nvrtc_present() {
+            return; // covered by the compile test below
+        }
+        let e = compile(&ROWS, Some("compute_90")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BackendUnavailable {
+                    backend: "cuda",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(compile_all(None).is_err());
+    }
+
     /// Compiles every kernel module to PTX for sm_80 and sm_90 (virtual archs compute_80/90).
     /// Needs only libnvrtc (no GPU, no driver). Skips with one line when libnvrtc is missing,
     /// unless `NOISEKIT_REQUIRE_NVRTC=1` (set by `.ci/cuda_kernels.sh`), where a missing library fails.
