@@ -146,7 +146,13 @@ impl UpdateRule {
 /// Runs `rule` over `params[i]`, `grads[i]` and the state slices in one pass. `state` must hold
 /// [`UpdateRule::state_buffers`] slices of the parameters' length (extra ones are ignored).
 /// `noise = Some((key, sigma))` adds `sigma * z_i` (element `start + i` of the key's stream) to the
-/// gradient first; `start` lets a caller split one logical tensor into chunks (threads).
+/// gradient first; `start` lets a caller split one logical tensor into chunks (threads), and the
+/// result is bit-identical for any split.
+///
+/// Cost: one read of params, grads and state, one write of params and state; with noise, one
+/// Philox block and two Box-Muller evaluations per 4 elements, generated 256 elements at a time
+/// into a stack buffer (no heap temporaries). Scalar coefficients (AdamW bias corrections) are
+/// computed in `f64` as `torch.optim` does in Python, then rounded to `f32`.
 pub fn apply_update(
     rule: &UpdateRule,
     params: &mut [f32],
@@ -165,112 +171,152 @@ pub fn apply_update(
     for s in state.iter().take(need) {
         check::same_len("state", n, s.len())?;
     }
+    let c = Coeffs::new(rule);
+    let (s0, s1): (&mut [f32], &mut [f32]) = match state {
+        [] => (&mut [], &mut []),
+        [a] => (&mut a[..], &mut []),
+        [a, b, ..] => (&mut a[..], &mut b[..]),
+    };
+    let s0 = if need >= 1 { s0 } else { &mut [] };
+    let s1 = if need >= 2 { s1 } else { &mut [] };
     match noise {
-        None => run(rule, params, grads, state, |_, g| g),
+        None => kernel::<false>(&c, params, grads, s0, s1, &[], 0.0),
         Some((key, sigma)) => {
             check::non_negative("sigma", sigma as f64)?;
-            // Noise is generated inside the same pass, a block of 4 elements at a time.
-            let mut z = [0f32; 4];
-            let mut have = usize::MAX;
-            run(rule, params, grads, state, |i, g| {
-                let idx = start + i;
-                let block = idx / 4;
-                if block != have {
-                    for_each_normal_f32(&key, block * 4, 4, |j, v| z[j % 4] = v);
-                    have = block;
-                }
-                g + sigma * z[idx % 4]
-            })
+            if start.checked_add(n).is_none() {
+                return Err(Error::invalid("start", start as f64, "start + len <= usize::MAX"));
+            }
+            let mut z = [0f32; CHUNK];
+            let mut off = 0;
+            let (mut p, mut g, mut a, mut b) = (params, grads, s0, s1);
+            while off < n {
+                let len = CHUNK.min(n - off);
+                let base = start + off;
+                for_each_normal_f32(&key, base, len, |i, v| {
+                    if let Some(zi) = z.get_mut(i - base) {
+                        *zi = v;
+                    }
+                });
+                let (p0, p1) = p.split_at_mut(len);
+                let (g0, g1) = g.split_at(len);
+                let (a0, a1) = a.split_at_mut(len.min(a.len()));
+                let (b0, b1) = b.split_at_mut(len.min(b.len()));
+                kernel::<true>(&c, p0, g0, a0, b0, &z[..len], sigma);
+                (p, g, a, b) = (p1, g1, a1, b1);
+                off += len;
+            }
         }
     }
     Ok(())
 }
 
-#[inline(always)]
-fn run(
-    rule: &UpdateRule,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [&mut [f32]],
-    mut grad_at: impl FnMut(usize, f32) -> f32,
-) {
-    match *rule {
-        UpdateRule::Sgd {
-            lr,
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-            step,
-        } => {
-            if momentum == 0.0 {
-                for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-                    let g = grad_at(i, g) + weight_decay * *p;
-                    *p -= lr * g;
-                }
-            } else {
-                let buf = &mut *state[0];
-                for (i, ((p, &g), b)) in params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate()
-                {
-                    let g = grad_at(i, g) + weight_decay * *p;
-                    *b = if step == 1 {
-                        g
-                    } else {
-                        momentum * *b + (1.0 - dampening) * g
-                    };
-                    let d = if nesterov { g + momentum * *b } else { *b };
-                    *p -= lr * d;
-                }
-            }
-        }
-        UpdateRule::AdamW {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            step,
-        } => {
-            let t = step.min(i32::MAX as u64) as i32;
-            let bc1 = 1.0 - libm::powf(beta1, t as f32);
-            let bc2 = 1.0 - libm::powf(beta2, t as f32);
-            let step_size = lr / bc1;
-            let bc2_sqrt = libm::sqrtf(bc2);
-            let decay = 1.0 - lr * weight_decay;
-            let (m, rest) = state.split_at_mut(1);
-            let (m, v) = (&mut *m[0], &mut *rest[0]);
-            for (i, (((p, &g), mi), vi)) in params
-                .iter_mut()
-                .zip(grads)
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
-                .enumerate()
-            {
-                let g = grad_at(i, g);
-                *p *= decay;
-                *mi = beta1 * *mi + (1.0 - beta1) * g;
-                *vi = beta2 * *vi + (1.0 - beta2) * g * g;
-                let denom = libm::sqrtf(*vi) / bc2_sqrt + eps;
-                *p -= step_size * *mi / denom;
-            }
-        }
-        UpdateRule::SgdSai {
-            lr,
-            momentum,
-            weight_decay,
-            gsnr,
-            step,
-        } => {
-            let decay = 1.0 - lr * weight_decay;
-            let scale = lr * gsnr;
-            let buf = &mut *state[0];
-            for (i, ((p, &g), b)) in params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate() {
-                let g = grad_at(i, g);
-                *b = if step == 1 {
-                    g
+/// Elements of noise generated per stack chunk.
+const CHUNK: usize = 256;
+
+/// Per-step scalars of a rule, computed once per call.
+enum Coeffs {
+    Sgd { lr: f32, wd: f32 },
+    Sgdm { lr: f32, wd: f32, mu: f32, keep: f32, first: bool, nesterov: bool },
+    AdamW { decay: f32, b1: f32, b2: f32, step_size: f32, bc2_sqrt: f32, eps: f32 },
+    SgdSai { decay: f32, scale: f32, mu: f32, first: bool },
+}
+
+impl Coeffs {
+    fn new(rule: &UpdateRule) -> Self {
+        match *rule {
+            UpdateRule::Sgd { lr, momentum, dampening, weight_decay, nesterov, step } => {
+                if momentum == 0.0 {
+                    Coeffs::Sgd { lr, wd: weight_decay }
                 } else {
-                    momentum * *b + (1.0 - momentum) * g
-                };
+                    Coeffs::Sgdm {
+                        lr,
+                        wd: weight_decay,
+                        mu: momentum,
+                        keep: 1.0 - dampening,
+                        first: step == 1,
+                        nesterov,
+                    }
+                }
+            }
+            UpdateRule::AdamW { lr, beta1, beta2, eps, weight_decay, step } => {
+                // torch: bias_correction = 1 - beta ** step in Python floats (f64).
+                let t = step.min(i32::MAX as u64) as i32;
+                let bc1 = 1.0 - libm::pow(beta1 as f64, t as f64);
+                let bc2 = 1.0 - libm::pow(beta2 as f64, t as f64);
+                Coeffs::AdamW {
+                    decay: 1.0 - lr * weight_decay,
+                    b1: beta1,
+                    b2: beta2,
+                    step_size: (lr as f64 / bc1) as f32,
+                    bc2_sqrt: libm::sqrt(bc2) as f32,
+                    eps,
+                }
+            }
+            UpdateRule::SgdSai { lr, momentum, weight_decay, gsnr, step } => Coeffs::SgdSai {
+                decay: 1.0 - lr * weight_decay,
+                scale: lr * gsnr,
+                mu: momentum,
+                first: step == 1,
+            },
+        }
+    }
+}
+
+/// The element loop on one chunk. `s0`/`s1` are the state buffers (empty when unused); with
+/// `NOISY`, `z` holds one standard normal per element.
+#[inline(always)]
+fn kernel<const NOISY: bool>(
+    c: &Coeffs,
+    p: &mut [f32],
+    g: &[f32],
+    s0: &mut [f32],
+    s1: &mut [f32],
+    z: &[f32],
+    sigma: f32,
+) {
+    let n = p.len();
+    let (g, z) = (&g[..n.min(g.len())], if NOISY { &z[..n.min(z.len())] } else { z });
+    let grad = |i: usize, gi: f32| -> f32 {
+        if NOISY {
+            gi + sigma * z.get(i).copied().unwrap_or(0.0)
+        } else {
+            gi
+        }
+    };
+    match *c {
+        Coeffs::Sgd { lr, wd } => {
+            for (i, (p, &g)) in p.iter_mut().zip(g).enumerate() {
+                let g = grad(i, g) + wd * *p;
+                *p -= lr * g;
+            }
+        }
+        Coeffs::Sgdm { lr, wd, mu, keep, first, nesterov } => {
+            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
+                let g = grad(i, g) + wd * *p;
+                *b = if first { g } else { mu * *b + keep * g };
+                let d = if nesterov { g + mu * *b } else { *b };
+                *p -= lr * d;
+            }
+        }
+        Coeffs::AdamW { decay, b1, b2, step_size, bc2_sqrt, eps } => {
+            let (w1, w2) = (1.0 - b1, 1.0 - b2);
+            for (i, (((p, &g), m), v)) in
+                p.iter_mut().zip(g).zip(s0.iter_mut()).zip(s1.iter_mut()).enumerate()
+            {
+                let g = grad(i, g);
+                *p *= decay;
+                // torch: exp_avg.lerp_(grad, 1 - beta1) = m + w (g - m).
+                *m += w1 * (g - *m);
+                *v = b2 * *v + w2 * g * g;
+                let denom = libm::sqrtf(*v) / bc2_sqrt + eps;
+                *p -= step_size * (*m / denom);
+            }
+        }
+        Coeffs::SgdSai { decay, scale, mu, first } => {
+            let keep = 1.0 - mu;
+            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
+                let g = grad(i, g);
+                *b = if first { g } else { mu * *b + keep * g };
                 *p = *p * decay - scale * *b;
             }
         }
