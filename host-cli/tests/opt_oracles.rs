@@ -4,16 +4,25 @@
 //! `Optimizer` object.
 
 use noisekit::backend::{apply_update, UpdateRule};
-use noisekit::update::{apply_update_threads, GroupConfig, GsnrPolicy, Optimizer, OptimizerConfig, Rule};
+use noisekit::update::{
+    apply_update_threads, GroupConfig, GsnrPolicy, Optimizer, OptimizerConfig, Rule,
+};
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/oracle/optim_torch.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/oracle/optim_torch.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn h(c: &Value, k: &str) -> f32 {
@@ -69,11 +78,18 @@ fn fused_rules_match_torch_over_100_steps() {
         let name = c["name"].as_str().unwrap();
         let grads = f32s(&c["grads"]);
         let want = f32s(&c["p_final"]);
-        let gsnr = noisekit::update::gsnr_block(&grads[..n], h(c, "eps").max(0.0) as f64, GsnrPolicy::Reference)
-            .unwrap()
-            .unwrap_or(1.0) as f32;
+        let gsnr = noisekit::update::gsnr_block(
+            &grads[..n],
+            h(c, "eps").max(0.0) as f64,
+            GsnrPolicy::Reference,
+        )
+        .unwrap()
+        .unwrap_or(1.0) as f32;
         if let Some(g) = c.get("gsnr") {
-            assert!((gsnr as f64 - g.as_f64().unwrap()).abs() <= 1e-6 * g.as_f64().unwrap(), "{name} gsnr");
+            assert!(
+                (gsnr as f64 - g.as_f64().unwrap()).abs() <= 1e-6 * g.as_f64().unwrap(),
+                "{name} gsnr"
+            );
         }
         for threads in [0usize, 1, 2] {
             let mut p = p0.clone();
@@ -84,18 +100,38 @@ fn fused_rules_match_torch_over_100_steps() {
                 if threads == 0 {
                     apply_update(&r, &mut p, g, &mut [&mut a, &mut b], None, 0).unwrap();
                 } else {
-                    apply_update_threads(&r, &mut p, g, &mut [&mut a, &mut b], None, 0, threads).unwrap();
+                    apply_update_threads(&r, &mut p, g, &mut [&mut a, &mut b], None, 0, threads)
+                        .unwrap();
                 }
             }
             assert_close(name, &p, &want);
         }
         // The Optimizer object gives the same trajectory (SGD-SaI computes its own gsnr).
         let rule = match rule_of(c, 1, gsnr) {
-            UpdateRule::Sgd { momentum, dampening, nesterov, .. } => Rule::Sgd { momentum, dampening, nesterov },
-            UpdateRule::AdamW { beta1, beta2, eps, .. } => Rule::AdamW { beta1, beta2, eps },
-            UpdateRule::SgdSai { momentum, .. } => Rule::SgdSai { momentum, eps: h(c, "eps"), policy: GsnrPolicy::Reference },
+            UpdateRule::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+                ..
+            } => Rule::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+            },
+            UpdateRule::AdamW {
+                beta1, beta2, eps, ..
+            } => Rule::AdamW { beta1, beta2, eps },
+            UpdateRule::SgdSai { momentum, .. } => Rule::SgdSai {
+                momentum,
+                eps: h(c, "eps"),
+                policy: GsnrPolicy::Reference,
+            },
         };
-        let cfg = GroupConfig { lr: h(c, "lr"), weight_decay: h(c, "weight_decay"), rule };
+        let cfg = GroupConfig {
+            lr: h(c, "lr"),
+            weight_decay: h(c, "weight_decay"),
+            rule,
+        };
         let mut opt = Optimizer::single(&[n], cfg, OptimizerConfig::default()).unwrap();
         let mut p = p0.clone();
         for t in 0..steps {

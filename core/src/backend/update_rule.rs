@@ -166,7 +166,11 @@ pub fn apply_update(
     check::same_len("grads", n, grads.len())?;
     let need = rule.state_buffers();
     if state.len() < need {
-        return Err(Error::invalid("state", state.len() as f64, "one buffer per rule state"));
+        return Err(Error::invalid(
+            "state",
+            state.len() as f64,
+            "one buffer per rule state",
+        ));
     }
     for s in state.iter().take(need) {
         check::same_len("state", n, s.len())?;
@@ -184,7 +188,11 @@ pub fn apply_update(
         Some((key, sigma)) => {
             check::non_negative("sigma", sigma as f64)?;
             if start.checked_add(n).is_none() {
-                return Err(Error::invalid("start", start as f64, "start + len <= usize::MAX"));
+                return Err(Error::invalid(
+                    "start",
+                    start as f64,
+                    "start + len <= usize::MAX",
+                ));
             }
             let mut z = [0f32; CHUNK];
             let mut off = 0;
@@ -215,18 +223,50 @@ const CHUNK: usize = 256;
 
 /// Per-step scalars of a rule, computed once per call.
 enum Coeffs {
-    Sgd { lr: f32, wd: f32 },
-    Sgdm { lr: f32, wd: f32, mu: f32, keep: f32, first: bool, nesterov: bool },
-    AdamW { decay: f32, b1: f32, b2: f32, step_size: f32, bc2_sqrt: f32, eps: f32 },
-    SgdSai { decay: f32, scale: f32, mu: f32, first: bool },
+    Sgd {
+        lr: f32,
+        wd: f32,
+    },
+    Sgdm {
+        lr: f32,
+        wd: f32,
+        mu: f32,
+        keep: f32,
+        first: bool,
+        nesterov: bool,
+    },
+    AdamW {
+        decay: f32,
+        b1: f32,
+        b2: f32,
+        step_size: f32,
+        bc2_sqrt: f32,
+        eps: f32,
+    },
+    SgdSai {
+        decay: f32,
+        scale: f32,
+        mu: f32,
+        first: bool,
+    },
 }
 
 impl Coeffs {
     fn new(rule: &UpdateRule) -> Self {
         match *rule {
-            UpdateRule::Sgd { lr, momentum, dampening, weight_decay, nesterov, step } => {
+            UpdateRule::Sgd {
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                step,
+            } => {
                 if momentum == 0.0 {
-                    Coeffs::Sgd { lr, wd: weight_decay }
+                    Coeffs::Sgd {
+                        lr,
+                        wd: weight_decay,
+                    }
                 } else {
                     Coeffs::Sgdm {
                         lr,
@@ -238,7 +278,14 @@ impl Coeffs {
                     }
                 }
             }
-            UpdateRule::AdamW { lr, beta1, beta2, eps, weight_decay, step } => {
+            UpdateRule::AdamW {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                step,
+            } => {
                 // torch: bias_correction = 1 - beta ** step in Python floats (f64).
                 let t = step.min(i32::MAX as u64) as i32;
                 let bc1 = 1.0 - libm::pow(beta1 as f64, t as f64);
@@ -252,7 +299,13 @@ impl Coeffs {
                     eps,
                 }
             }
-            UpdateRule::SgdSai { lr, momentum, weight_decay, gsnr, step } => Coeffs::SgdSai {
+            UpdateRule::SgdSai {
+                lr,
+                momentum,
+                weight_decay,
+                gsnr,
+                step,
+            } => Coeffs::SgdSai {
                 decay: 1.0 - lr * weight_decay,
                 scale: lr * gsnr,
                 mu: momentum,
@@ -275,7 +328,10 @@ fn kernel<const NOISY: bool>(
     sigma: f32,
 ) {
     let n = p.len();
-    let (g, z) = (&g[..n.min(g.len())], if NOISY { &z[..n.min(z.len())] } else { z });
+    let (g, z) = (
+        &g[..n.min(g.len())],
+        if NOISY { &z[..n.min(z.len())] } else { z },
+    );
     let grad = |i: usize, gi: f32| -> f32 {
         if NOISY {
             gi + sigma * z.get(i).copied().unwrap_or(0.0)
@@ -290,7 +346,14 @@ fn kernel<const NOISY: bool>(
                 *p -= lr * g;
             }
         }
-        Coeffs::Sgdm { lr, wd, mu, keep, first, nesterov } => {
+        Coeffs::Sgdm {
+            lr,
+            wd,
+            mu,
+            keep,
+            first,
+            nesterov,
+        } => {
             for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
                 let g = grad(i, g) + wd * *p;
                 *b = if first { g } else { mu * *b + keep * g };
@@ -298,10 +361,21 @@ fn kernel<const NOISY: bool>(
                 *p -= lr * d;
             }
         }
-        Coeffs::AdamW { decay, b1, b2, step_size, bc2_sqrt, eps } => {
+        Coeffs::AdamW {
+            decay,
+            b1,
+            b2,
+            step_size,
+            bc2_sqrt,
+            eps,
+        } => {
             let (w1, w2) = (1.0 - b1, 1.0 - b2);
-            for (i, (((p, &g), m), v)) in
-                p.iter_mut().zip(g).zip(s0.iter_mut()).zip(s1.iter_mut()).enumerate()
+            for (i, (((p, &g), m), v)) in p
+                .iter_mut()
+                .zip(g)
+                .zip(s0.iter_mut())
+                .zip(s1.iter_mut())
+                .enumerate()
             {
                 let g = grad(i, g);
                 *p *= decay;
@@ -312,7 +386,12 @@ fn kernel<const NOISY: bool>(
                 *p -= step_size * (*m / denom);
             }
         }
-        Coeffs::SgdSai { decay, scale, mu, first } => {
+        Coeffs::SgdSai {
+            decay,
+            scale,
+            mu,
+            first,
+        } => {
             let keep = 1.0 - mu;
             for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
                 let g = grad(i, g);

@@ -161,7 +161,11 @@ mod tests {
             assert!(close(s.variance(t), var, 1e-12), "var eta={eta} t={t}");
             assert!(close(s.sigma(t), sd, 1e-12), "sigma eta={eta} t={t}");
         }
-        let cum = [(0.01, 0.4808183166195854), (0.3, 14.424549498587545), (1.0, 48.0818316619585)];
+        let cum = [
+            (0.01, 0.4808183166195854),
+            (0.3, 14.424549498587545),
+            (1.0, 48.0818316619585),
+        ];
         for (eta, c) in cum {
             let s = AnnealedGaussian::new(eta, 0.55).unwrap();
             assert!(close(s.cumulative_variance(1000), c, 1e-12));
@@ -170,7 +174,13 @@ mod tests {
 
     #[test]
     fn default_is_optax() {
-        assert_eq!(AnnealedGaussian::default(), AnnealedGaussian { eta: 0.01, gamma: 0.55 });
+        assert_eq!(
+            AnnealedGaussian::default(),
+            AnnealedGaussian {
+                eta: 0.01,
+                gamma: 0.55
+            }
+        );
         // gamma = 0: constant noise.
         let s = AnnealedGaussian::new(0.3, 0.0).unwrap();
         assert_eq!(s.variance(0), s.variance(12345));
@@ -178,13 +188,21 @@ mod tests {
 
     #[test]
     fn bad_hyper_parameters_are_typed_errors() {
-        for (eta, gamma, name) in [(-0.1, 0.55, "eta"), (0.01, -1.0, "gamma"), (f64::NAN, 0.5, "eta"), (0.01, f64::INFINITY, "gamma")] {
+        for (eta, gamma, name) in [
+            (-0.1, 0.55, "eta"),
+            (0.01, -1.0, "gamma"),
+            (f64::NAN, 0.5, "eta"),
+            (0.01, f64::INFINITY, "gamma"),
+        ] {
             match AnnealedGaussian::new(eta, gamma) {
                 Err(Error::InvalidParam { name: n, .. }) => assert_eq!(n, name),
                 other => panic!("{other:?}"),
             }
         }
-        assert!(matches!(add_noise(&mut [0.0], -1.0, &NoiseKey::new(0, 0), 0), Err(Error::InvalidParam { name: "sigma", .. })));
+        assert!(matches!(
+            add_noise(&mut [0.0], -1.0, &NoiseKey::new(0, 0), 0),
+            Err(Error::InvalidParam { name: "sigma", .. })
+        ));
     }
 
     #[test]
@@ -193,10 +211,16 @@ mod tests {
         let mut g = [3.0f32, 4.0];
         let norm = clip_and_noise(&mut g, &z, 0.1, Some(1.0), NoiseOrder::AfterClip).unwrap();
         assert!((norm - 5.0).abs() < 1e-12);
-        assert!((g[0] - 0.65).abs() < 1e-6 && (g[1] - 0.7).abs() < 1e-6, "{g:?}");
+        assert!(
+            (g[0] - 0.65).abs() < 1e-6 && (g[1] - 0.7).abs() < 1e-6,
+            "{g:?}"
+        );
         let mut g = [3.0f32, 4.0];
         clip_and_noise(&mut g, &z, 0.1, Some(1.0), NoiseOrder::BeforeClip).unwrap();
-        assert!((g[0] - 0.6160359202).abs() < 1e-6 && (g[1] - 0.7877180619).abs() < 1e-6, "{g:?}");
+        assert!(
+            (g[0] - 0.6160359202).abs() < 1e-6 && (g[1] - 0.7877180619).abs() < 1e-6,
+            "{g:?}"
+        );
         let s = AnnealedGaussian::new(0.3, 0.55).unwrap();
         assert!(close(s.sigma(99), 0.15436919071410732, 1e-12));
         let mut g = [3.0f32, 4.0];
@@ -229,8 +253,17 @@ mod tests {
         assert!(mean.abs() < 5.0 * sig / (n as f64).sqrt(), "mean {mean}");
         let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
         let v = sig * sig;
-        assert!((var - v).abs() < v * 6.0 * (2.0 / n as f64).sqrt(), "var {var} vs {v}");
-        let corr = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() / n as f64 / v;
+        assert!(
+            (var - v).abs() < v * 6.0 * (2.0 / n as f64).sqrt(),
+            "var {var} vs {v}"
+        );
+        let corr = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| x as f64 * y as f64)
+            .sum::<f64>()
+            / n as f64
+            / v;
         assert!(corr.abs() < 6.0 / (n as f64).sqrt(), "corr {corr}");
         let mut zs: alloc::vec::Vec<f64> = a.iter().map(|&x| x as f64 / sig).collect();
         let d = crate::rng::stats::ks_statistic(&mut zs, crate::rng::stats::normal_cdf);

@@ -59,7 +59,13 @@ mod tests {
 
     #[test]
     fn bad_input() {
-        assert!(matches!(clip_by_global_norm(&mut [&mut [1.0]], 0.0), Err(Error::InvalidParam { name: "clip", .. })));
-        assert!(matches!(clip_by_global_norm(&mut [&mut [f32::NAN]], 1.0), Err(Error::InvalidParam { .. }) | Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            clip_by_global_norm(&mut [&mut [1.0]], 0.0),
+            Err(Error::InvalidParam { name: "clip", .. })
+        ));
+        assert!(matches!(
+            clip_by_global_norm(&mut [&mut [f32::NAN]], 1.0),
+            Err(Error::InvalidParam { .. }) | Err(Error::NonFinite { .. })
+        ));
     }
 }

@@ -50,7 +50,11 @@ pub fn gsnr_block(g: &[f32], eps: f64, policy: GsnrPolicy) -> Result<Option<f64>
         ss += (x - mean) * (x - mean);
         sq += x * x;
     }
-    let std = if n > 1 { libm::sqrt(ss / (n - 1) as f64) } else { 0.0 };
+    let std = if n > 1 {
+        libm::sqrt(ss / (n - 1) as f64)
+    } else {
+        0.0
+    };
     let r = libm::sqrt(sq) / (std + eps);
     if r.is_finite() {
         Ok(Some(r))
@@ -105,10 +109,22 @@ mod tests {
     #[test]
     fn policies_and_errors() {
         assert_eq!(gsnr_block(&[], 1e-8, GsnrPolicy::Reference).unwrap(), None);
-        assert_eq!(gsnr_block(&[0.5], 1e-8, GsnrPolicy::ScalarIsOne).unwrap(), Some(1.0));
-        assert_eq!(gsnr_block(&[0.5, 2.0], 1e-8, GsnrPolicy::Unit).unwrap(), Some(1.0));
-        assert!(matches!(gsnr_block(&[1.0, f32::NAN], 1e-8, GsnrPolicy::Reference), Err(Error::NonFinite { index: 1, .. })));
-        assert!(matches!(gsnr_block(&[1.0], -1.0, GsnrPolicy::Reference), Err(Error::InvalidParam { name: "eps", .. })));
+        assert_eq!(
+            gsnr_block(&[0.5], 1e-8, GsnrPolicy::ScalarIsOne).unwrap(),
+            Some(1.0)
+        );
+        assert_eq!(
+            gsnr_block(&[0.5, 2.0], 1e-8, GsnrPolicy::Unit).unwrap(),
+            Some(1.0)
+        );
+        assert!(matches!(
+            gsnr_block(&[1.0, f32::NAN], 1e-8, GsnrPolicy::Reference),
+            Err(Error::NonFinite { index: 1, .. })
+        ));
+        assert!(matches!(
+            gsnr_block(&[1.0], -1.0, GsnrPolicy::Reference),
+            Err(Error::InvalidParam { name: "eps", .. })
+        ));
     }
 
     #[cfg(feature = "alloc")]

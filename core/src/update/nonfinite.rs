@@ -47,7 +47,13 @@ mod tests {
         let a = [1.0f32, 2.0];
         let b = [0.0f32, f32::INFINITY];
         assert_eq!(first_non_finite(&[&a, &b]), Some(3));
-        assert_eq!(admit(NonFinitePolicy::Error, &[&a, &b]), Err(Error::NonFinite { what: "gradient", index: 3 }));
+        assert_eq!(
+            admit(NonFinitePolicy::Error, &[&a, &b]),
+            Err(Error::NonFinite {
+                what: "gradient",
+                index: 3
+            })
+        );
         assert_eq!(admit(NonFinitePolicy::Skip, &[&a, &b]), Ok(false));
         assert_eq!(admit(NonFinitePolicy::Error, &[&a]), Ok(true));
     }

@@ -64,25 +64,59 @@ pub enum Rule {
 
 impl Rule {
     /// torch defaults: `Sgd` without momentum.
-    pub const SGD: Rule = Rule::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false };
+    pub const SGD: Rule = Rule::Sgd {
+        momentum: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+    };
     /// torch defaults: AdamW `(0.9, 0.999), eps = 1e-8`.
-    pub const ADAMW: Rule = Rule::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    pub const ADAMW: Rule = Rule::AdamW {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
     /// The reference's defaults: momentum 0.9, eps 1e-8, reference policy.
-    pub const SGD_SAI: Rule = Rule::SgdSai { momentum: 0.9, eps: 1e-8, policy: GsnrPolicy::Reference };
+    pub const SGD_SAI: Rule = Rule::SgdSai {
+        momentum: 0.9,
+        eps: 1e-8,
+        policy: GsnrPolicy::Reference,
+    };
     /// The SGD-SaI paper's SGDM baseline: SGD-SaI with every scale 1.
-    pub const SGDM_EMA: Rule = Rule::SgdSai { momentum: 0.9, eps: 1e-8, policy: GsnrPolicy::Unit };
+    pub const SGDM_EMA: Rule = Rule::SgdSai {
+        momentum: 0.9,
+        eps: 1e-8,
+        policy: GsnrPolicy::Unit,
+    };
 
     fn element_rule(&self, lr: f32, weight_decay: f32, gsnr: f32, step: u64) -> UpdateRule {
         match *self {
-            Rule::Sgd { momentum, dampening, nesterov } => {
-                UpdateRule::Sgd { lr, momentum, dampening, weight_decay, nesterov, step }
-            }
-            Rule::AdamW { beta1, beta2, eps } => {
-                UpdateRule::AdamW { lr, beta1, beta2, eps, weight_decay, step }
-            }
-            Rule::SgdSai { momentum, .. } => {
-                UpdateRule::SgdSai { lr, momentum, weight_decay, gsnr, step }
-            }
+            Rule::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+            } => UpdateRule::Sgd {
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                step,
+            },
+            Rule::AdamW { beta1, beta2, eps } => UpdateRule::AdamW {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                step,
+            },
+            Rule::SgdSai { momentum, .. } => UpdateRule::SgdSai {
+                lr,
+                momentum,
+                weight_decay,
+                gsnr,
+                step,
+            },
         }
     }
 }
@@ -176,19 +210,38 @@ impl Optimizer {
             for &t in &g.tensors {
                 match group_of.get_mut(t) {
                     Some(slot) if *slot == usize::MAX => *slot = gi,
-                    Some(_) => return Err(Error::invalid("groups", t as f64, "each tensor in exactly one group")),
-                    None => return Err(Error::invalid("groups", t as f64, "tensor indices below the number of tensors")),
+                    Some(_) => {
+                        return Err(Error::invalid(
+                            "groups",
+                            t as f64,
+                            "each tensor in exactly one group",
+                        ))
+                    }
+                    None => {
+                        return Err(Error::invalid(
+                            "groups",
+                            t as f64,
+                            "tensor indices below the number of tensors",
+                        ))
+                    }
                 }
             }
         }
         if let Some(t) = group_of.iter().position(|&g| g == usize::MAX) {
-            return Err(Error::invalid("groups", t as f64, "each tensor in exactly one group"));
+            return Err(Error::invalid(
+                "groups",
+                t as f64,
+                "each tensor in exactly one group",
+            ));
         }
         let mut state = Vec::with_capacity(sizes.len());
         let mut block_start = Vec::with_capacity(sizes.len());
         let mut blocks = 0u64;
         for (k, &n) in sizes.iter().enumerate() {
-            let rule = groups[group_of[k]].config.rule.element_rule(0.0, 0.0, 1.0, 1);
+            let rule = groups[group_of[k]]
+                .config
+                .rule
+                .element_rule(0.0, 0.0, 1.0, 1);
             state.push((0..rule.state_buffers()).map(|_| vec![0f32; n]).collect());
             block_start.push(blocks);
             blocks += n.div_ceil(4) as u64;
@@ -248,7 +301,11 @@ impl Optimizer {
     /// Optimizer-state bytes: state buffers (f32) + 4 per SGD-SaI tensor (its scale) + 8 for the
     /// step counter when a group runs AdamW (bias corrections need it).
     pub fn state_bytes(&self) -> usize {
-        let bufs: usize = self.state.iter().flat_map(|s| s.iter().map(|b| 4 * b.len())).sum();
+        let bufs: usize = self
+            .state
+            .iter()
+            .flat_map(|s| s.iter().map(|b| 4 * b.len()))
+            .sum();
         let mut extra = 0;
         let mut adam = false;
         for (k, &g) in self.group_of.iter().enumerate() {
@@ -262,7 +319,11 @@ impl Optimizer {
     }
 
     /// One optimizer step. `grads` may be modified in place (clipping, before-clip noise).
-    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &mut [&mut [f32]]) -> Result<StepReport> {
+    pub fn step(
+        &mut self,
+        params: &mut [&mut [f32]],
+        grads: &mut [&mut [f32]],
+    ) -> Result<StepReport> {
         check::same_len("params", self.sizes.len(), params.len())?;
         check::same_len("grads", self.sizes.len(), grads.len())?;
         for (k, &n) in self.sizes.iter().enumerate() {
@@ -273,7 +334,11 @@ impl Optimizer {
             let view: Vec<&[f32]> = grads.iter().map(|g| &**g).collect();
             if !admit(self.cfg.nonfinite, &view)? {
                 self.skipped += 1;
-                return Ok(StepReport { skipped: true, grad_norm: f64::NAN, sigma: 0.0 });
+                return Ok(StepReport {
+                    skipped: true,
+                    grad_norm: f64::NAN,
+                    sigma: 0.0,
+                });
             }
         }
         let t = self.steps;
@@ -283,7 +348,12 @@ impl Optimizer {
         let mut fused_noise = sigma > 0.0;
         if self.cfg.noise_order == NoiseOrder::BeforeClip && sigma > 0.0 {
             for (k, g) in grads.iter_mut().enumerate() {
-                super::annealed_noise::add_noise(g, sigma as f32, &step_key.advanced(self.block_start[k]), 0)?;
+                super::annealed_noise::add_noise(
+                    g,
+                    sigma as f32,
+                    &step_key.advanced(self.block_start[k]),
+                    0,
+                )?;
             }
             fused_noise = false;
         }
@@ -300,21 +370,40 @@ impl Optimizer {
             let scale = self.gsnr[k].unwrap_or(1.0);
             let rule = gc.rule.element_rule(gc.lr, gc.weight_decay, scale, t + 1);
             let noise = fused_noise.then(|| (step_key.advanced(self.block_start[k]), sigma as f32));
-            let mut st: Vec<&mut [f32]> = self.state[k].iter_mut().map(|b| b.as_mut_slice()).collect();
+            let mut st: Vec<&mut [f32]> =
+                self.state[k].iter_mut().map(|b| b.as_mut_slice()).collect();
             run(&rule, params[k], grads[k], &mut st, noise, self.cfg.threads)?;
         }
         self.steps += 1;
-        Ok(StepReport { skipped: false, grad_norm, sigma })
+        Ok(StepReport {
+            skipped: false,
+            grad_norm,
+            sigma,
+        })
     }
 }
 
 #[cfg(feature = "std")]
-fn run(rule: &UpdateRule, p: &mut [f32], g: &[f32], st: &mut [&mut [f32]], noise: Option<(NoiseKey, f32)>, threads: usize) -> Result<()> {
+fn run(
+    rule: &UpdateRule,
+    p: &mut [f32],
+    g: &[f32],
+    st: &mut [&mut [f32]],
+    noise: Option<(NoiseKey, f32)>,
+    threads: usize,
+) -> Result<()> {
     super::parallel::apply_update_threads(rule, p, g, st, noise, 0, threads.max(1))
 }
 
 #[cfg(not(feature = "std"))]
-fn run(rule: &UpdateRule, p: &mut [f32], g: &[f32], st: &mut [&mut [f32]], noise: Option<(NoiseKey, f32)>, _threads: usize) -> Result<()> {
+fn run(
+    rule: &UpdateRule,
+    p: &mut [f32],
+    g: &[f32],
+    st: &mut [&mut [f32]],
+    noise: Option<(NoiseKey, f32)>,
+    _threads: usize,
+) -> Result<()> {
     apply_update(rule, p, g, st, noise, 0)
 }
 
@@ -323,7 +412,11 @@ mod tests {
     use super::*;
 
     fn sai(lr: f32, wd: f32) -> GroupConfig {
-        GroupConfig { lr, weight_decay: wd, rule: Rule::SGD_SAI }
+        GroupConfig {
+            lr,
+            weight_decay: wd,
+            rule: Rule::SGD_SAI,
+        }
     }
 
     #[test]
@@ -348,7 +441,11 @@ mod tests {
 
     #[test]
     fn adamw_three_step_oracle() {
-        let cfg = GroupConfig { lr: 1e-3, weight_decay: 0.01, rule: Rule::ADAMW };
+        let cfg = GroupConfig {
+            lr: 1e-3,
+            weight_decay: 0.01,
+            rule: Rule::ADAMW,
+        };
         let mut opt = Optimizer::single(&[2], cfg, OptimizerConfig::default()).unwrap();
         let mut p = [1.0f32, -2.0];
         let want = [
@@ -372,22 +469,55 @@ mod tests {
         assert_eq!(n, 22_026);
         let s = Optimizer::single(&sizes, sai(1e-3, 0.01), OptimizerConfig::default()).unwrap();
         assert_eq!(s.state_bytes(), 88_128);
-        let a = Optimizer::single(&sizes, GroupConfig { lr: 1e-3, weight_decay: 0.01, rule: Rule::ADAMW }, OptimizerConfig::default()).unwrap();
+        let a = Optimizer::single(
+            &sizes,
+            GroupConfig {
+                lr: 1e-3,
+                weight_decay: 0.01,
+                rule: Rule::ADAMW,
+            },
+            OptimizerConfig::default(),
+        )
+        .unwrap();
         assert_eq!(a.state_bytes(), 176_216);
-        let sgd = Optimizer::single(&sizes, GroupConfig { lr: 0.1, weight_decay: 0.0, rule: Rule::SGD }, OptimizerConfig::default()).unwrap();
+        let sgd = Optimizer::single(
+            &sizes,
+            GroupConfig {
+                lr: 0.1,
+                weight_decay: 0.0,
+                rule: Rule::SGD,
+            },
+            OptimizerConfig::default(),
+        )
+        .unwrap();
         assert_eq!(sgd.state_bytes(), 0);
     }
 
     #[test]
     fn unit_scales_equal_sgdm_bit_for_bit_and_gsnr_is_frozen() {
-        let mut a = Optimizer::single(&[3], GroupConfig { lr: 0.1, weight_decay: 0.01, rule: Rule::SGDM_EMA }, OptimizerConfig::default()).unwrap();
+        let mut a = Optimizer::single(
+            &[3],
+            GroupConfig {
+                lr: 0.1,
+                weight_decay: 0.01,
+                rule: Rule::SGDM_EMA,
+            },
+            OptimizerConfig::default(),
+        )
+        .unwrap();
         let mut pa = [1.0f32, 2.0, 3.0];
         let mut pb = pa;
         let mut buf = [0f32; 3];
         for t in 1..=4u64 {
             let g = [0.1 * t as f32, -0.5, 0.25];
             a.step(&mut [&mut pa], &mut [&mut g.clone()]).unwrap();
-            let r = UpdateRule::SgdSai { lr: 0.1, momentum: 0.9, weight_decay: 0.01, gsnr: 1.0, step: t };
+            let r = UpdateRule::SgdSai {
+                lr: 0.1,
+                momentum: 0.9,
+                weight_decay: 0.01,
+                gsnr: 1.0,
+                step: t,
+            };
             apply_update(&r, &mut pb, &g, &mut [&mut buf], None, 0).unwrap();
         }
         assert_eq!(pa, pb);
@@ -402,12 +532,27 @@ mod tests {
     #[test]
     fn groups_have_their_own_lr() {
         let groups = vec![
-            ParamGroup { config: GroupConfig { lr: 0.1, weight_decay: 0.0, rule: Rule::SGD }, tensors: vec![1] },
-            ParamGroup { config: GroupConfig { lr: 1.0, weight_decay: 0.0, rule: Rule::SGD }, tensors: vec![0] },
+            ParamGroup {
+                config: GroupConfig {
+                    lr: 0.1,
+                    weight_decay: 0.0,
+                    rule: Rule::SGD,
+                },
+                tensors: vec![1],
+            },
+            ParamGroup {
+                config: GroupConfig {
+                    lr: 1.0,
+                    weight_decay: 0.0,
+                    rule: Rule::SGD,
+                },
+                tensors: vec![0],
+            },
         ];
         let mut o = Optimizer::new(&[1, 1], groups, OptimizerConfig::default()).unwrap();
         let (mut a, mut b) = ([0f32], [0f32]);
-        o.step(&mut [&mut a, &mut b], &mut [&mut [1.0], &mut [1.0]]).unwrap();
+        o.step(&mut [&mut a, &mut b], &mut [&mut [1.0], &mut [1.0]])
+            .unwrap();
         assert_eq!((a[0], b[0]), (-1.0, -0.1));
         o.set_lr(0, 0.5).unwrap();
         assert!(o.set_lr(5, 0.5).is_err());
@@ -415,58 +560,189 @@ mod tests {
 
     #[test]
     fn nonfinite_policy_and_bad_input() {
-        let cfg = GroupConfig { lr: 0.1, weight_decay: 0.0, rule: Rule::SGD };
+        let cfg = GroupConfig {
+            lr: 0.1,
+            weight_decay: 0.0,
+            rule: Rule::SGD,
+        };
         let mut o = Optimizer::single(&[2], cfg, OptimizerConfig::default()).unwrap();
         let mut p = [1.0f32, 1.0];
-        assert_eq!(o.step(&mut [&mut p], &mut [&mut [0.0, f32::NAN]]), Err(Error::NonFinite { what: "gradient", index: 1 }));
+        assert_eq!(
+            o.step(&mut [&mut p], &mut [&mut [0.0, f32::NAN]]),
+            Err(Error::NonFinite {
+                what: "gradient",
+                index: 1
+            })
+        );
         assert_eq!(p, [1.0, 1.0]);
-        let mut o = Optimizer::single(&[2], cfg, OptimizerConfig { nonfinite: NonFinitePolicy::Skip, ..Default::default() }).unwrap();
-        let r = o.step(&mut [&mut p], &mut [&mut [f32::INFINITY, 0.0]]).unwrap();
+        let mut o = Optimizer::single(
+            &[2],
+            cfg,
+            OptimizerConfig {
+                nonfinite: NonFinitePolicy::Skip,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let r = o
+            .step(&mut [&mut p], &mut [&mut [f32::INFINITY, 0.0]])
+            .unwrap();
         assert!(r.skipped);
         assert_eq!((o.skipped(), o.steps(), p), (1, 0, [1.0, 1.0]));
-        assert!(matches!(o.step(&mut [&mut p], &mut [&mut [0.0]]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            o.step(&mut [&mut p], &mut [&mut [0.0]]),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let bad = |c: GroupConfig| Optimizer::single(&[1], c, OptimizerConfig::default()).err();
-        assert!(matches!(bad(GroupConfig { lr: -1.0, ..cfg }), Some(Error::InvalidParam { name: "lr", .. })));
-        assert!(matches!(bad(GroupConfig { weight_decay: -1.0, ..cfg }), Some(Error::InvalidParam { name: "weight_decay", .. })));
-        assert!(matches!(bad(GroupConfig { rule: Rule::AdamW { beta1: 1.0, beta2: 0.9, eps: 1e-8 }, ..cfg }), Some(Error::InvalidParam { name: "beta1", .. })));
-        assert!(matches!(bad(GroupConfig { rule: Rule::AdamW { beta1: 0.9, beta2: -0.1, eps: 1e-8 }, ..cfg }), Some(Error::InvalidParam { name: "beta2", .. })));
-        assert!(matches!(bad(GroupConfig { rule: Rule::AdamW { beta1: 0.9, beta2: 0.9, eps: 0.0 }, ..cfg }), Some(Error::InvalidParam { name: "eps", .. })));
-        assert!(matches!(bad(GroupConfig { rule: Rule::SgdSai { momentum: 1.0, eps: 1e-8, policy: GsnrPolicy::Reference }, ..cfg }), Some(Error::InvalidParam { name: "momentum", .. })));
-        assert!(matches!(bad(GroupConfig { rule: Rule::SgdSai { momentum: 0.9, eps: -1.0, policy: GsnrPolicy::Reference }, ..cfg }), Some(Error::InvalidParam { name: "eps", .. })));
-        let missing = Optimizer::new(&[1, 1], vec![ParamGroup { config: cfg, tensors: vec![0] }], OptimizerConfig::default());
-        assert!(matches!(missing, Err(Error::InvalidParam { name: "groups", .. })));
+        assert!(matches!(
+            bad(GroupConfig { lr: -1.0, ..cfg }),
+            Some(Error::InvalidParam { name: "lr", .. })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                weight_decay: -1.0,
+                ..cfg
+            }),
+            Some(Error::InvalidParam {
+                name: "weight_decay",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                rule: Rule::AdamW {
+                    beta1: 1.0,
+                    beta2: 0.9,
+                    eps: 1e-8
+                },
+                ..cfg
+            }),
+            Some(Error::InvalidParam { name: "beta1", .. })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                rule: Rule::AdamW {
+                    beta1: 0.9,
+                    beta2: -0.1,
+                    eps: 1e-8
+                },
+                ..cfg
+            }),
+            Some(Error::InvalidParam { name: "beta2", .. })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                rule: Rule::AdamW {
+                    beta1: 0.9,
+                    beta2: 0.9,
+                    eps: 0.0
+                },
+                ..cfg
+            }),
+            Some(Error::InvalidParam { name: "eps", .. })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                rule: Rule::SgdSai {
+                    momentum: 1.0,
+                    eps: 1e-8,
+                    policy: GsnrPolicy::Reference
+                },
+                ..cfg
+            }),
+            Some(Error::InvalidParam {
+                name: "momentum",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(GroupConfig {
+                rule: Rule::SgdSai {
+                    momentum: 0.9,
+                    eps: -1.0,
+                    policy: GsnrPolicy::Reference
+                },
+                ..cfg
+            }),
+            Some(Error::InvalidParam { name: "eps", .. })
+        ));
+        let missing = Optimizer::new(
+            &[1, 1],
+            vec![ParamGroup {
+                config: cfg,
+                tensors: vec![0],
+            }],
+            OptimizerConfig::default(),
+        );
+        assert!(matches!(
+            missing,
+            Err(Error::InvalidParam { name: "groups", .. })
+        ));
         // NaN at SGD-SaI's first step: a typed error, no frozen NaN.
         let mut s = Optimizer::single(&[2], sai(0.01, 0.0), OptimizerConfig::default()).unwrap();
-        assert!(matches!(s.step(&mut [&mut p], &mut [&mut [f32::NAN, 1.0]]), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            s.step(&mut [&mut p], &mut [&mut [f32::NAN, 1.0]]),
+            Err(Error::NonFinite { .. })
+        ));
         assert_eq!(s.gsnr()[0], None);
     }
 
     #[test]
     fn noise_composes_and_eta_zero_is_identity() {
-        let cfg = GroupConfig { lr: 0.1, weight_decay: 0.0, rule: Rule::SGD };
+        let cfg = GroupConfig {
+            lr: 0.1,
+            weight_decay: 0.0,
+            rule: Rule::SGD,
+        };
         let run = |noise: Option<AnnealedGaussian>, order: NoiseOrder| {
-            let oc = OptimizerConfig { noise, noise_order: order, clip: Some(10.0), noise_key: NoiseKey::new(3, 4), ..Default::default() };
+            let oc = OptimizerConfig {
+                noise,
+                noise_order: order,
+                clip: Some(10.0),
+                noise_key: NoiseKey::new(3, 4),
+                ..Default::default()
+            };
             let mut o = Optimizer::single(&[5, 3], cfg, oc).unwrap();
             let (mut a, mut b) = ([0f32; 5], [0f32; 3]);
             for _ in 0..3 {
-                o.step(&mut [&mut a, &mut b], &mut [&mut [1.0; 5], &mut [2.0; 3]]).unwrap();
+                o.step(&mut [&mut a, &mut b], &mut [&mut [1.0; 5], &mut [2.0; 3]])
+                    .unwrap();
             }
             (a, b)
         };
         let plain = run(None, NoiseOrder::AfterClip);
-        assert_eq!(run(Some(AnnealedGaussian { eta: 0.0, gamma: 0.55 }), NoiseOrder::AfterClip), plain);
+        assert_eq!(
+            run(
+                Some(AnnealedGaussian {
+                    eta: 0.0,
+                    gamma: 0.55
+                }),
+                NoiseOrder::AfterClip
+            ),
+            plain
+        );
         let after = run(Some(AnnealedGaussian::default()), NoiseOrder::AfterClip);
         let before = run(Some(AnnealedGaussian::default()), NoiseOrder::BeforeClip);
         assert_ne!(after, plain);
         // Norm below clip: both orders add the same noise (fused vs in-place) -> equal up to rounding.
-        for (x, y) in after.0.iter().chain(&after.1).zip(before.0.iter().chain(&before.1)) {
+        for (x, y) in after
+            .0
+            .iter()
+            .chain(&after.1)
+            .zip(before.0.iter().chain(&before.1))
+        {
             assert!((x - y).abs() < 1e-6);
         }
         // Plain SGD with noise: displacement = -lr * sum_t sigma_t z_t, from the documented key layout.
-        let oc = OptimizerConfig { noise: Some(AnnealedGaussian::default()), noise_key: NoiseKey::new(3, 4), ..Default::default() };
+        let oc = OptimizerConfig {
+            noise: Some(AnnealedGaussian::default()),
+            noise_key: NoiseKey::new(3, 4),
+            ..Default::default()
+        };
         let mut o = Optimizer::single(&[5, 3], cfg, oc).unwrap();
         let (mut a, mut b) = ([0f32; 5], [0f32; 3]);
-        o.step(&mut [&mut a, &mut b], &mut [&mut [0.0; 5], &mut [0.0; 3]]).unwrap();
+        o.step(&mut [&mut a, &mut b], &mut [&mut [0.0; 5], &mut [0.0; 3]])
+            .unwrap();
         let mut z = [0f32; 3];
         crate::rng::bulk::fill_normal_f32(&NoiseKey::new(3, 4).advanced(2), &mut z);
         for (bi, zi) in b.iter().zip(z) {

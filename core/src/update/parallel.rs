@@ -27,7 +27,11 @@ pub fn apply_update_threads(
     check::same_len("grads", n, grads.len())?;
     let need = rule.state_buffers();
     if state.len() < need {
-        return Err(Error::invalid("state", state.len() as f64, "one buffer per rule state"));
+        return Err(Error::invalid(
+            "state",
+            state.len() as f64,
+            "one buffer per rule state",
+        ));
     }
     for s in state.iter().take(need) {
         check::same_len("state", n, s.len())?;
@@ -68,7 +72,10 @@ pub fn apply_update_threads(
             None => Ok(()),
         };
         for h in handles {
-            let r = h.join().unwrap_or(Err(Error::Backend { backend: "cpu", op: "fused_update thread" }));
+            let r = h.join().unwrap_or(Err(Error::Backend {
+                backend: "cpu",
+                op: "fused_update thread",
+            }));
             if res.is_ok() {
                 res = r;
             }
@@ -84,11 +91,33 @@ mod tests {
     #[test]
     fn identical_for_any_thread_count() {
         let n = 100_003;
-        let grads: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        let grads: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
         let rules = [
-            UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 3 },
-            UpdateRule::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.0, weight_decay: 1e-4, nesterov: true, step: 2 },
-            UpdateRule::SgdSai { lr: 1e-3, momentum: 0.9, weight_decay: 0.01, gsnr: 30.0, step: 5 },
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                step: 3,
+            },
+            UpdateRule::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 1e-4,
+                nesterov: true,
+                step: 2,
+            },
+            UpdateRule::SgdSai {
+                lr: 1e-3,
+                momentum: 0.9,
+                weight_decay: 0.01,
+                gsnr: 30.0,
+                step: 5,
+            },
         ];
         for rule in rules {
             let mut out: Vec<Vec<f32>> = Vec::new();
@@ -96,7 +125,16 @@ mod tests {
                 let mut p = vec![0.5f32; n];
                 let mut a = vec![0.1f32; n];
                 let mut b = vec![0.2f32; n];
-                apply_update_threads(&rule, &mut p, &grads, &mut [&mut a, &mut b], Some((NoiseKey::new(5, 1), 0.3)), 11, threads).unwrap();
+                apply_update_threads(
+                    &rule,
+                    &mut p,
+                    &grads,
+                    &mut [&mut a, &mut b],
+                    Some((NoiseKey::new(5, 1), 0.3)),
+                    11,
+                    threads,
+                )
+                .unwrap();
                 p.extend_from_slice(&a);
                 out.push(p);
             }
@@ -106,7 +144,10 @@ mod tests {
         }
         assert!(matches!(
             apply_update_threads(&rules[0], &mut [0.0], &[0.0], &mut [], None, 0, 0),
-            Err(Error::InvalidParam { name: "threads", .. })
+            Err(Error::InvalidParam {
+                name: "threads",
+                ..
+            })
         ));
     }
 }
