@@ -22,6 +22,8 @@ pub use clip::{clip_by_global_norm, global_norm};
 pub use gsnr::{gsnr_block, GsnrPolicy};
 pub use nonfinite::NonFinitePolicy;
 #[cfg(feature = "alloc")]
-pub use optimizer::{GroupConfig, Optimizer, OptimizerConfig, ParamGroup, Rule, StepReport};
+pub use optimizer::{
+    split_tensors_mut, GroupConfig, Optimizer, OptimizerConfig, ParamGroup, Rule, StepReport,
+};
 #[cfg(feature = "std")]
 pub use parallel::apply_update_threads;

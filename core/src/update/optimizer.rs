@@ -383,6 +383,21 @@ impl Optimizer {
     }
 }
 
+/// Cuts a flat parameter (or gradient) vector into consecutive tensors of `sizes` elements, for
+/// models that keep all parameters in one buffer (e.g. [`crate::models::Mlp`]: `W_1, b_1, ...`).
+pub fn split_tensors_mut<'a>(flat: &'a mut [f32], sizes: &[usize]) -> Result<Vec<&'a mut [f32]>> {
+    let total = sizes.iter().try_fold(0usize, |a, &n| a.checked_add(n));
+    check::same_len("tensor sizes", flat.len(), total.unwrap_or(usize::MAX))?;
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut rest = flat;
+    for &n in sizes {
+        let (a, b) = rest.split_at_mut(n);
+        out.push(a);
+        rest = b;
+    }
+    Ok(out)
+}
+
 #[cfg(feature = "std")]
 fn run(
     rule: &UpdateRule,
