@@ -5,6 +5,8 @@
 
 pub mod feature_noise;
 pub mod patch_cnn;
+pub mod perceptron;
 
 pub use feature_noise::FeatureNoise;
 pub use patch_cnn::{stability_threshold, PatchCnn};
+pub use perceptron::BoundaryDensity;
