@@ -11,7 +11,10 @@ use noisekit::update::apply_update_threads;
 use noisekit::NoiseKey;
 
 fn n() -> usize {
-    std::env::var("OPTIM_N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000)
+    std::env::var("OPTIM_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000)
 }
 
 fn copy_threads(dst: &mut [f32], src: &[f32], threads: usize) {
@@ -35,24 +38,122 @@ fn bench(c: &mut Criterion) {
     let mut a = vec![0.1f32; n];
     let mut b = vec![0.2f32; n];
     let rules: [(&str, UpdateRule, u64, bool); 7] = [
-        ("sgd", UpdateRule::Sgd { lr: 1e-3, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, step: 2 }, 12, false),
-        ("sgdm", UpdateRule::Sgd { lr: 1e-3, momentum: 0.9, dampening: 0.0, weight_decay: 1e-4, nesterov: false, step: 2 }, 20, false),
-        ("sgdm_nesterov", UpdateRule::Sgd { lr: 1e-3, momentum: 0.9, dampening: 0.0, weight_decay: 1e-4, nesterov: true, step: 2 }, 20, false),
-        ("adamw", UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2, step: 2 }, 28, false),
-        ("sgd_sai", UpdateRule::SgdSai { lr: 1e-3, momentum: 0.9, weight_decay: 1e-2, gsnr: 30.0, step: 2 }, 20, false),
-        ("sgd_noise", UpdateRule::Sgd { lr: 1e-3, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, step: 2 }, 12, true),
-        ("adamw_noise", UpdateRule::AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-2, step: 2 }, 28, true),
+        (
+            "sgd",
+            UpdateRule::Sgd {
+                lr: 1e-3,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+                step: 2,
+            },
+            12,
+            false,
+        ),
+        (
+            "sgdm",
+            UpdateRule::Sgd {
+                lr: 1e-3,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 1e-4,
+                nesterov: false,
+                step: 2,
+            },
+            20,
+            false,
+        ),
+        (
+            "sgdm_nesterov",
+            UpdateRule::Sgd {
+                lr: 1e-3,
+                momentum: 0.9,
+                dampening: 0.0,
+                weight_decay: 1e-4,
+                nesterov: true,
+                step: 2,
+            },
+            20,
+            false,
+        ),
+        (
+            "adamw",
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 1e-2,
+                step: 2,
+            },
+            28,
+            false,
+        ),
+        (
+            "sgd_sai",
+            UpdateRule::SgdSai {
+                lr: 1e-3,
+                momentum: 0.9,
+                weight_decay: 1e-2,
+                gsnr: 30.0,
+                step: 2,
+            },
+            20,
+            false,
+        ),
+        (
+            "sgd_noise",
+            UpdateRule::Sgd {
+                lr: 1e-3,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+                step: 2,
+            },
+            12,
+            true,
+        ),
+        (
+            "adamw_noise",
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 1e-2,
+                step: 2,
+            },
+            28,
+            true,
+        ),
     ];
     let mut g = c.benchmark_group("optim");
-    g.sample_size(10).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(3));
+    g.sample_size(10)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(3));
     for threads in [1usize, 2] {
         g.throughput(Throughput::Bytes(8 * n as u64));
-        g.bench_function(BenchmarkId::new("copy", threads), |bch| bch.iter(|| copy_threads(&mut p, &grads, threads)));
+        g.bench_function(BenchmarkId::new("copy", threads), |bch| {
+            bch.iter(|| copy_threads(&mut p, &grads, threads))
+        });
         for (name, rule, bytes, noisy) in rules {
             g.throughput(Throughput::Bytes(bytes * n as u64));
             let noise = noisy.then_some((NoiseKey::new(1, 2), 0.01f32));
             g.bench_function(BenchmarkId::new(name, threads), |bch| {
-                bch.iter(|| apply_update_threads(&rule, &mut p, &grads, &mut [&mut a, &mut b], noise, 0, threads).unwrap())
+                bch.iter(|| {
+                    apply_update_threads(
+                        &rule,
+                        &mut p,
+                        &grads,
+                        &mut [&mut a, &mut b],
+                        noise,
+                        0,
+                        threads,
+                    )
+                    .unwrap()
+                })
             });
         }
     }

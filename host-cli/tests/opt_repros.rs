@@ -7,15 +7,32 @@ use noisekit_cli::framework::runner::{run_one, RunOptions};
 
 fn run(name: &str, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let repro = noisekit_cli::repros::find(name).unwrap_or_else(|| panic!("repro {name} registered"));
-    let opts = RunOptions { quick: true, seed, out: dir.path().to_path_buf(), config: None, resume: false, single: true };
+    let repro =
+        noisekit_cli::repros::find(name).unwrap_or_else(|| panic!("repro {name} registered"));
+    let opts = RunOptions {
+        quick: true,
+        seed,
+        out: dir.path().to_path_buf(),
+        config: None,
+        resume: false,
+        single: true,
+    };
     let summary = run_one(repro, &opts).unwrap();
     assert_eq!(summary.pass, Some(true), "{name} seed {seed} did not pass");
     let out = dir.path().join(name);
     for f in ["result.json", "report.md"] {
         assert!(Path::new(&out.join(f)).exists(), "{name}: {f} missing");
     }
-    let svgs = std::fs::read_dir(&out).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg")).count();
+    let svgs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
+        .count();
     assert!(svgs >= 1, "{name}: no plot");
 }
 

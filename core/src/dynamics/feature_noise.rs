@@ -50,7 +50,11 @@ impl FeatureNoise {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
         if self.d < 3 {
-            return Err(Error::invalid("d", self.d as f64, "at least 3 (two feature coordinates and noise)"));
+            return Err(Error::invalid(
+                "d",
+                self.d as f64,
+                "at least 3 (two feature coordinates and noise)",
+            ));
         }
         check::non_negative("v_norm", self.v_norm as f64)?;
         check::non_negative("u_norm", self.u_norm as f64)?;
@@ -96,7 +100,8 @@ mod tests {
         for (gen, want_norm, tol) in [(g, 25.05, 0.1), (g.weak_only(), 12.25, 0.05)] {
             let mut x = vec![0f32; n * 3 * d];
             let mut y = vec![0f32; n];
-            gen.sample(&mut seq::default_rng(3), &mut x, &mut y).unwrap();
+            gen.sample(&mut seq::default_rng(3), &mut x, &mut y)
+                .unwrap();
             let mut strong = 0usize;
             let mut norm2 = 0f64;
             for (ex, &yi) in x.chunks_exact(3 * d).zip(&y) {
@@ -110,10 +115,17 @@ mod tests {
             }
             let frac = strong as f64 / n as f64;
             let r = gen.rho;
-            assert!((frac - r).abs() <= 5.0 * (r * (1.0 - r) / n as f64).sqrt() + 1e-12, "{frac}");
+            assert!(
+                (frac - r).abs() <= 5.0 * (r * (1.0 - r) / n as f64).sqrt() + 1e-12,
+                "{frac}"
+            );
             let my = y.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
             assert!(my.abs() < 5.0 / (n as f64).sqrt());
-            assert!((norm2 / n as f64 - want_norm).abs() < tol, "{}", norm2 / n as f64);
+            assert!(
+                (norm2 / n as f64 - want_norm).abs() < tol,
+                "{}",
+                norm2 / n as f64
+            );
         }
     }
 
@@ -123,10 +135,25 @@ mod tests {
         let mut x = vec![0f32; 3 * 50];
         let mut y = vec![0f32; 1];
         let r = &mut seq::default_rng(0);
-        assert!(matches!(FeatureNoise { d: 2, ..g }.sample(r, &mut [0.0; 6], &mut [0.0]), Err(Error::InvalidParam { name: "d", .. })));
-        assert!(matches!(FeatureNoise { rho: 1.5, ..g }.sample(r, &mut x, &mut y), Err(Error::InvalidParam { name: "rho", .. })));
-        assert!(matches!(FeatureNoise { sigma_p: -1.0, ..g }.sample(r, &mut x, &mut y), Err(Error::InvalidParam { name: "sigma_p", .. })));
-        assert!(matches!(g.sample(r, &mut x[..10], &mut y), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            FeatureNoise { d: 2, ..g }.sample(r, &mut [0.0; 6], &mut [0.0]),
+            Err(Error::InvalidParam { name: "d", .. })
+        ));
+        assert!(matches!(
+            FeatureNoise { rho: 1.5, ..g }.sample(r, &mut x, &mut y),
+            Err(Error::InvalidParam { name: "rho", .. })
+        ));
+        assert!(matches!(
+            FeatureNoise { sigma_p: -1.0, ..g }.sample(r, &mut x, &mut y),
+            Err(Error::InvalidParam {
+                name: "sigma_p",
+                ..
+            })
+        ));
+        assert!(matches!(
+            g.sample(r, &mut x[..10], &mut y),
+            Err(Error::ShapeMismatch { .. })
+        ));
         g.sample(r, &mut [], &mut []).unwrap();
     }
 }

@@ -50,7 +50,15 @@ impl PatchCnn {
         let r = z.max(0.0);
         let q = self.power as i32;
         let s = libm::powf(r, q as f32);
-        let ds = if q == 1 { if z > 0.0 { 1.0 } else { 0.0 } } else { q as f32 * libm::powf(r, (q - 1) as f32) };
+        let ds = if q == 1 {
+            if z > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        } else {
+            q as f32 * libm::powf(r, (q - 1) as f32)
+        };
         (s, ds)
     }
 
@@ -69,7 +77,13 @@ impl PatchCnn {
     }
 
     /// `f(W, x)` and `grad += scale * df/dW` (so `scale = dl/df` gives the loss gradient).
-    pub fn forward_backward(&self, w: &[f32], x: &[f32], scale_of: impl FnOnce(f32) -> f32, grad: &mut [f32]) -> Result<f32> {
+    pub fn forward_backward(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        scale_of: impl FnOnce(f32) -> f32,
+        grad: &mut [f32],
+    ) -> Result<f32> {
         let f = self.forward(w, x)?;
         check::same_len("patch-cnn grad", w.len(), grad.len())?;
         let c = scale_of(f);
@@ -91,14 +105,25 @@ impl PatchCnn {
     }
 
     /// Square loss `(y f - 1)^2 / 2` and its gradient written (not added) into `grad`.
-    pub fn square_loss_grad(&self, w: &[f32], x: &[f32], y: f32, grad: &mut [f32]) -> Result<(f32, f32)> {
+    pub fn square_loss_grad(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        y: f32,
+        grad: &mut [f32],
+    ) -> Result<(f32, f32)> {
         check::finite("y", y as f64)?;
         grad.fill(0.0);
         let mut f_out = 0.0;
-        self.forward_backward(w, x, |f| {
-            f_out = f;
-            f - y
-        }, grad)?;
+        self.forward_backward(
+            w,
+            x,
+            |f| {
+                f_out = f;
+                f - y
+            },
+            grad,
+        )?;
         let r = y * f_out - 1.0;
         Ok((0.5 * r * r, f_out))
     }
@@ -120,8 +145,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
-    const W: [f32; 12] = [0.2, -0.1, 0.3, 0.0, 0.4, -0.2, -0.3, 0.1, 0.1, 0.25, 0.0, 0.05];
-    const M: PatchCnn = PatchCnn { m: 2, d: 3, patches: 3, power: 2 };
+    const W: [f32; 12] = [
+        0.2, -0.1, 0.3, 0.0, 0.4, -0.2, -0.3, 0.1, 0.1, 0.25, 0.0, 0.05,
+    ];
+    const M: PatchCnn = PatchCnn {
+        m: 2,
+        d: 3,
+        patches: 3,
+        power: 2,
+    };
 
     fn check_case(x: [f32; 9], f_want: f32, loss_want: f32, g_want: [f32; 12]) {
         let mut g = [0f32; 12];
@@ -139,13 +171,39 @@ mod tests {
             [0.5, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.5],
             0.384375,
             0.1894970703125,
-            [-0.03078125, 0.0, -0.415546875, 0.0, -0.985, 0.0, 0.0, 0.24625, 0.138515625, 0.0384765625, 0.0, 0.0692578125],
+            [
+                -0.03078125,
+                0.0,
+                -0.415546875,
+                0.0,
+                -0.985,
+                0.0,
+                0.0,
+                0.24625,
+                0.138515625,
+                0.0384765625,
+                0.0,
+                0.0692578125,
+            ],
         );
         check_case(
             [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0, -1.0],
             0.016875,
             0.4832673828125,
-            [-0.04915625, 0.0, 0.0, -0.0589875, 0.0, 0.196625, 0.0, 0.0, 0.0, 0.06881875, 0.0, -0.024578125],
+            [
+                -0.04915625,
+                0.0,
+                0.0,
+                -0.0589875,
+                0.0,
+                0.196625,
+                0.0,
+                0.0,
+                0.0,
+                0.06881875,
+                0.0,
+                -0.024578125,
+            ],
         );
         assert_eq!(stability_threshold(10, 4.0).unwrap(), 0.3125);
         assert_eq!(stability_threshold(20, 2.0).unwrap(), 2.5);
@@ -160,7 +218,10 @@ mod tests {
         let mut swapped = W;
         swapped[..6].copy_from_slice(&W[6..]);
         swapped[6..].copy_from_slice(&W[..6]);
-        assert_eq!(M.forward(&swapped, &x).unwrap(), -M.forward(&W, &x).unwrap());
+        assert_eq!(
+            M.forward(&swapped, &x).unwrap(),
+            -M.forward(&W, &x).unwrap()
+        );
         for power in [1u32, 2, 3] {
             let m = PatchCnn { power, ..M };
             let mut g = [0f32; 12];
@@ -183,16 +244,29 @@ mod tests {
                 a[i] += 1e-6;
                 b[i] -= 1e-6;
                 let fd = (loss(&a) - loss(&b)) / 2e-6;
-                assert!((fd - g[i] as f64).abs() <= 1e-5 * fd.abs().max(1.0), "q={power} i={i}: {fd} vs {}", g[i]);
+                assert!(
+                    (fd - g[i] as f64).abs() <= 1e-5 * fd.abs().max(1.0),
+                    "q={power} i={i}: {fd} vs {}",
+                    g[i]
+                );
             }
         }
     }
 
     #[test]
     fn bad_input() {
-        assert!(matches!(M.forward(&W[..5], &[0.0; 9]), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(PatchCnn { power: 0, ..M }.forward(&W, &[0.0; 9]), Err(Error::InvalidParam { name: "power", .. })));
-        assert!(matches!(M.square_loss_grad(&W, &[0.0; 9], f32::NAN, &mut [0.0; 12]), Err(Error::InvalidParam { name: "y", .. })));
+        assert!(matches!(
+            M.forward(&W[..5], &[0.0; 9]),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            PatchCnn { power: 0, ..M }.forward(&W, &[0.0; 9]),
+            Err(Error::InvalidParam { name: "power", .. })
+        ));
+        assert!(matches!(
+            M.square_loss_grad(&W, &[0.0; 9], f32::NAN, &mut [0.0; 12]),
+            Err(Error::InvalidParam { name: "y", .. })
+        ));
         assert!(stability_threshold(0, 1.0).is_err());
     }
 }

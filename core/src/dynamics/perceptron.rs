@@ -105,12 +105,20 @@ pub fn hinge_step(w: &mut [f64], x: &[f32], y: &[f32], batch: &[usize], lr: f64)
     check::non_negative("lr", lr)?;
     check::nonzero("batch", batch.len())?;
     if batch.len() > MAX_BATCH {
-        return Err(Error::CapacityExceeded { what: "hinge_step batch", capacity: MAX_BATCH, needed: batch.len() });
+        return Err(Error::CapacityExceeded {
+            what: "hinge_step batch",
+            capacity: MAX_BATCH,
+            needed: batch.len(),
+        });
     }
     let d = w.len();
     check::same_len("perceptron x", y.len() * d, x.len())?;
     if let Some(&i) = batch.iter().find(|&&i| i >= y.len()) {
-        return Err(Error::invalid("batch index", i as f64, "indices below the number of examples"));
+        return Err(Error::invalid(
+            "batch index",
+            i as f64,
+            "indices below the number of examples",
+        ));
     }
     let mut coef = [0f64; MAX_BATCH];
     let mut loss = 0.0;
@@ -152,7 +160,10 @@ mod tests {
         assert!((dt_from_temperature(1e-3, 10.0, 100, 16).unwrap() - 16.0).abs() < 1e-12);
         assert!((temperature_from_dt(16.0, 10.0, 100, 16).unwrap() - 1e-3).abs() < 1e-15);
         assert!(temperature(0.1, 0).is_err());
-        assert!(matches!(dt_from_temperature(1.0, 0.0, 1, 1), Err(Error::InvalidParam { name: "alpha", .. })));
+        assert!(matches!(
+            dt_from_temperature(1.0, 0.0, 1, 1),
+            Err(Error::InvalidParam { name: "alpha", .. })
+        ));
     }
 
     #[test]
@@ -172,8 +183,14 @@ mod tests {
     #[test]
     fn bad_input() {
         let g = BoundaryDensity { d: 1, chi: 0.0 };
-        assert!(matches!(g.validate(), Err(Error::InvalidParam { name: "d", .. })));
-        assert!(matches!(BoundaryDensity { d: 3, chi: -0.5 }.validate(), Err(Error::InvalidParam { name: "chi", .. })));
+        assert!(matches!(
+            g.validate(),
+            Err(Error::InvalidParam { name: "d", .. })
+        ));
+        assert!(matches!(
+            BoundaryDensity { d: 3, chi: -0.5 }.validate(),
+            Err(Error::InvalidParam { name: "chi", .. })
+        ));
         let mut w = [0.0; 2];
         assert!(hinge_step(&mut w, &[0.0; 4], &[1.0, 1.0], &[5], 0.1).is_err());
         assert!(hinge_step(&mut w, &[0.0; 4], &[1.0, 1.0], &[0], -0.1).is_err());
@@ -193,13 +210,27 @@ mod tests {
             let mut y = alloc::vec![0f32; n];
             g.sample(&mut seq::default_rng(0), &mut x, &mut y).unwrap();
             let a: f64 = x.iter().step_by(2).map(|&v| (v as f64).abs()).sum::<f64>() / n as f64;
-            let s2: f64 = x.iter().step_by(2).map(|&v| (v as f64).powi(2)).sum::<f64>() / n as f64;
+            let s2: f64 = x
+                .iter()
+                .step_by(2)
+                .map(|&v| (v as f64).powi(2))
+                .sum::<f64>()
+                / n as f64;
             let m = mean_abs_x1(chi);
             let var_abs = 1.0 + chi - m * m;
-            assert!((a - m).abs() < 5.0 * (var_abs / n as f64).sqrt(), "chi={chi}: {a}");
+            assert!(
+                (a - m).abs() < 5.0 * (var_abs / n as f64).sqrt(),
+                "chi={chi}: {a}"
+            );
             // Var(x^2) = E x^4 - (1+chi)^2 = (1+chi)(3+chi) - (1+chi)^2 = 2 (1 + chi).
-            assert!((s2 - (1.0 + chi)).abs() < 5.0 * (2.0 * (1.0 + chi) / n as f64).sqrt(), "chi={chi}: {s2}");
-            assert!(x.chunks_exact(2).zip(&y).all(|(r, &yi)| (r[0] >= 0.0) == (yi > 0.0)));
+            assert!(
+                (s2 - (1.0 + chi)).abs() < 5.0 * (2.0 * (1.0 + chi) / n as f64).sqrt(),
+                "chi={chi}: {s2}"
+            );
+            assert!(x
+                .chunks_exact(2)
+                .zip(&y)
+                .all(|(r, &yi)| (r[0] >= 0.0) == (yi > 0.0)));
         }
     }
 }

@@ -17,17 +17,51 @@ fn fused_rules_with_noise() -> Result<Value> {
     let n = 11;
     let grads: Vec<f32> = (0..n).map(|i| (i as f32 - 5.0) * 0.1).collect();
     let rules = [
-        UpdateRule::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.1, weight_decay: 0.01, nesterov: false, step: 2 },
-        UpdateRule::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.0, weight_decay: 0.01, nesterov: true, step: 1 },
-        UpdateRule::AdamW { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: 3 },
-        UpdateRule::SgdSai { lr: 1e-3, momentum: 0.9, weight_decay: 0.01, gsnr: 7.5, step: 2 },
+        UpdateRule::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            dampening: 0.1,
+            weight_decay: 0.01,
+            nesterov: false,
+            step: 2,
+        },
+        UpdateRule::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            dampening: 0.0,
+            weight_decay: 0.01,
+            nesterov: true,
+            step: 1,
+        },
+        UpdateRule::AdamW {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            step: 3,
+        },
+        UpdateRule::SgdSai {
+            lr: 1e-3,
+            momentum: 0.9,
+            weight_decay: 0.01,
+            gsnr: 7.5,
+            step: 2,
+        },
     ];
     let mut out = Vec::new();
     for r in rules {
         let mut p = vec![1.0f32; n];
         let mut a = vec![0.1f32; n];
         let mut b = vec![0.2f32; n];
-        apply_update(&r, &mut p, &grads, &mut [&mut a, &mut b], Some((NoiseKey::new(2026, 4), 0.3)), 5)?;
+        apply_update(
+            &r,
+            &mut p,
+            &grads,
+            &mut [&mut a, &mut b],
+            Some((NoiseKey::new(2026, 4), 0.3)),
+            5,
+        )?;
         out.push(json!({ "params": p, "s0": a, "s1": b }));
     }
     Ok(json!(out))
@@ -36,8 +70,22 @@ fn fused_rules_with_noise() -> Result<Value> {
 fn optimizer_noise_clip_groups() -> Result<Value> {
     let sizes = [6usize, 3, 1];
     let groups = vec![
-        ParamGroup { config: GroupConfig { lr: 1e-2, weight_decay: 0.01, rule: Rule::SGD_SAI }, tensors: vec![0, 2] },
-        ParamGroup { config: GroupConfig { lr: 1e-3, weight_decay: 0.01, rule: Rule::ADAMW }, tensors: vec![1] },
+        ParamGroup {
+            config: GroupConfig {
+                lr: 1e-2,
+                weight_decay: 0.01,
+                rule: Rule::SGD_SAI,
+            },
+            tensors: vec![0, 2],
+        },
+        ParamGroup {
+            config: GroupConfig {
+                lr: 1e-3,
+                weight_decay: 0.01,
+                rule: Rule::ADAMW,
+            },
+            tensors: vec![1],
+        },
     ];
     let mut res = Vec::new();
     for order in [NoiseOrder::AfterClip, NoiseOrder::BeforeClip] {
@@ -65,7 +113,10 @@ fn optimizer_noise_clip_groups() -> Result<Value> {
 }
 
 fn samplers() -> Result<Value> {
-    let g = FeatureNoise { d: 4, ..FeatureNoise::default() };
+    let g = FeatureNoise {
+        d: 4,
+        ..FeatureNoise::default()
+    };
     let mut x = vec![0f32; 3 * 12];
     let mut y = vec![0f32; 3];
     g.sample(&mut seq::default_rng(5), &mut x, &mut y)?;
@@ -78,13 +129,21 @@ fn samplers() -> Result<Value> {
 
 fn trajectories() -> Result<Value> {
     // Patch CNN: 50 SGD steps on feature-noise data (d = 5, m = 2).
-    let g = FeatureNoise { d: 5, ..FeatureNoise::default() };
+    let g = FeatureNoise {
+        d: 5,
+        ..FeatureNoise::default()
+    };
     let mut rng = seq::default_rng(11);
     let n = 8;
     let mut x = vec![0f32; n * 15];
     let mut y = vec![0f32; n];
     g.sample(&mut rng, &mut x, &mut y)?;
-    let model = PatchCnn { m: 2, d: 5, patches: 3, power: 2 };
+    let model = PatchCnn {
+        m: 2,
+        d: 5,
+        patches: 3,
+        power: 2,
+    };
     let mut w = vec![0f32; model.num_params()];
     seq::fill_gaussian_f32(&mut rng, 0.1, &mut w)?;
     let mut grad = vec![0f32; w.len()];
@@ -110,10 +169,26 @@ fn trajectories() -> Result<Value> {
 /// This area's cases.
 pub fn cases() -> Vec<GoldenCase> {
     vec![
-        GoldenCase { name: "optim_fused_rules_noise", rel_tol: 1e-6, produce: fused_rules_with_noise },
-        GoldenCase { name: "optim_optimizer_groups", rel_tol: 1e-6, produce: optimizer_noise_clip_groups },
-        GoldenCase { name: "optim_dynamics_samplers", rel_tol: 1e-6, produce: samplers },
-        GoldenCase { name: "optim_dynamics_trajectories", rel_tol: 1e-5, produce: trajectories },
+        GoldenCase {
+            name: "optim_fused_rules_noise",
+            rel_tol: 1e-6,
+            produce: fused_rules_with_noise,
+        },
+        GoldenCase {
+            name: "optim_optimizer_groups",
+            rel_tol: 1e-6,
+            produce: optimizer_noise_clip_groups,
+        },
+        GoldenCase {
+            name: "optim_dynamics_samplers",
+            rel_tol: 1e-6,
+            produce: samplers,
+        },
+        GoldenCase {
+            name: "optim_dynamics_trajectories",
+            rel_tol: 1e-5,
+            produce: trajectories,
+        },
     ]
 }
 

@@ -76,9 +76,20 @@ fn acc(model: &PatchCnn, w: &[f32], s: &Set, dim: usize) -> Result<f64> {
     Ok(hits as f64 / s.y.len().max(1) as f64)
 }
 
-fn train(cfg: &Config, data: &(Set, Set, Set), lr: f32, clip: Option<f32>, rng: &mut noisekit::rng::DefaultRng) -> Result<Run> {
+fn train(
+    cfg: &Config,
+    data: &(Set, Set, Set),
+    lr: f32,
+    clip: Option<f32>,
+    rng: &mut noisekit::rng::DefaultRng,
+) -> Result<Run> {
     let (train, test, weak) = data;
-    let model = PatchCnn { m: cfg.m, d: cfg.d, patches: 3, power: 2 };
+    let model = PatchCnn {
+        m: cfg.m,
+        d: cfg.d,
+        patches: 3,
+        power: 2,
+    };
     let dim = 3 * cfg.d;
     let mut w = vec![0f32; model.num_params()];
     seq::fill_gaussian_f32(rng, cfg.init_std, &mut w)?;
@@ -106,7 +117,14 @@ fn train(cfg: &Config, data: &(Set, Set, Set), lr: f32, clip: Option<f32>, rng: 
         if let Some(c) = clip {
             clip_by_global_norm(&mut [&mut g], c)?;
         }
-        let rule = UpdateRule::Sgd { lr, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false, step: step as u64 + 1 };
+        let rule = UpdateRule::Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            step: step as u64 + 1,
+        };
         apply_update(&rule, &mut w, &g, &mut [], None, 0)?;
     }
     let mut loss = 0.0f64;
@@ -118,13 +136,29 @@ fn train(cfg: &Config, data: &(Set, Set, Set), lr: f32, clip: Option<f32>, rng: 
         diverged = !loss.is_finite();
     }
     let d = cfg.d;
-    let align = |coord: usize| w.chunks_exact(d).map(|r| r[coord].abs() as f64).fold(0.0, f64::max);
+    let align = |coord: usize| {
+        w.chunks_exact(d)
+            .map(|r| r[coord].abs() as f64)
+            .fold(0.0, f64::max)
+    };
     Ok(Run {
         diverged,
         train_loss: loss / n as f64,
-        train_acc: if diverged { 0.0 } else { acc(&model, &w, train, dim)? },
-        test_acc: if diverged { 0.0 } else { acc(&model, &w, test, dim)? },
-        weak_acc: if diverged { 0.0 } else { acc(&model, &w, weak, dim)? },
+        train_acc: if diverged {
+            0.0
+        } else {
+            acc(&model, &w, train, dim)?
+        },
+        test_acc: if diverged {
+            0.0
+        } else {
+            acc(&model, &w, test, dim)?
+        },
+        weak_acc: if diverged {
+            0.0
+        } else {
+            acc(&model, &w, weak, dim)?
+        },
         align_weak: align(0),
         align_strong: align(1),
         overshoot: over as f64 / early.max(1) as f64,
@@ -168,28 +202,68 @@ impl Repro for BenignOscillation {
                 anyhow::bail!("config: learning rates must be positive and finite (got {lr})");
             }
         }
-        let gen = FeatureNoise { d: cfg.d, v_norm: cfg.v_norm, u_norm: cfg.u_norm, rho: cfg.rho, sigma_p: cfg.sigma_p };
+        let gen = FeatureNoise {
+            d: cfg.d,
+            v_norm: cfg.v_norm,
+            u_norm: cfg.u_norm,
+            rho: cfg.rho,
+            sigma_p: cfg.sigma_p,
+        };
         gen.validate()?;
         let eta_crit = stability_threshold(cfg.m, cfg.u_norm as f64)?;
-        let lrs: Vec<(f32, bool)> = cfg.small_lrs.iter().map(|&l| (l, false)).chain(cfg.large_lrs.iter().map(|&l| (l, true))).collect();
+        let lrs: Vec<(f32, bool)> = cfg
+            .small_lrs
+            .iter()
+            .map(|&l| (l, false))
+            .chain(cfg.large_lrs.iter().map(|&l| (l, true)))
+            .collect();
         let pb = ctx.progress(lrs.len() as u64 * cfg.seeds, "runs");
-        let mut table = Table::new(&["lr", "seed", "final train loss", "train acc", "test acc", "weak-only test acc", "max<w,e1>", "max<w,e2>", "overshoot frac (first 20%)"]);
+        let mut table = Table::new(&[
+            "lr",
+            "seed",
+            "final train loss",
+            "train acc",
+            "test acc",
+            "weak-only test acc",
+            "max<w,e1>",
+            "max<w,e2>",
+            "overshoot frac (first 20%)",
+        ]);
         let mut per_lr: Vec<(f32, bool, Vec<Run>)> = Vec::new();
-        let mut plot = Plot::new("residuals.svg", "Residual y f - 1 of the sampled example (seed 0)", "step", "y f - 1");
+        let mut plot = Plot::new(
+            "residuals.svg",
+            "Residual y f - 1 of the sampled example (seed 0)",
+            "step",
+            "y f - 1",
+        );
         let datasets: Vec<(Set, Set, Set)> = (0..cfg.seeds)
             .map(|s| {
                 let mut r = ctx.rng(s);
-                Ok((sample(&gen, &mut r, cfg.n_train)?, sample(&gen, &mut r, cfg.n_test)?, sample(&gen.weak_only(), &mut r, cfg.n_test)?))
+                Ok((
+                    sample(&gen, &mut r, cfg.n_train)?,
+                    sample(&gen, &mut r, cfg.n_test)?,
+                    sample(&gen.weak_only(), &mut r, cfg.n_test)?,
+                ))
             })
             .collect::<Result<_>>()?;
         for &(lr, large) in &lrs {
             let mut runs = Vec::new();
             for s in 0..cfg.seeds {
-                let r = train(&cfg, &datasets[s as usize], lr, Some(cfg.clip), &mut ctx.rng(100 + s))?;
+                let r = train(
+                    &cfg,
+                    &datasets[s as usize],
+                    lr,
+                    Some(cfg.clip),
+                    &mut ctx.rng(100 + s),
+                )?;
                 table.row(&[
                     format!("{lr}"),
                     s.to_string(),
-                    if r.diverged { "diverged".into() } else { num(r.train_loss) },
+                    if r.diverged {
+                        "diverged".into()
+                    } else {
+                        num(r.train_loss)
+                    },
                     num(r.train_acc),
                     num(r.test_acc),
                     num(r.weak_acc),
@@ -209,15 +283,34 @@ impl Repro for BenignOscillation {
         let mean = |rs: &[Run], f: fn(&Run) -> f64| rs.iter().map(f).sum::<f64>() / rs.len() as f64;
         let small: Vec<&(f32, bool, Vec<Run>)> = per_lr.iter().filter(|p| !p.1).collect();
         let large: Vec<&(f32, bool, Vec<Run>)> = per_lr.iter().filter(|p| p.1).collect();
-        let c1 = small.iter().all(|p| mean(&p.2, |r| r.weak_acc) <= 0.65 && mean(&p.2, |r| r.train_acc) >= 0.98);
-        let c2 = large.iter().all(|p| mean(&p.2, |r| r.weak_acc) >= 0.90 && mean(&p.2, |r| r.train_acc) >= 0.99 && p.2.iter().all(|r| !r.diverged));
-        let min_large = large.iter().map(|p| mean(&p.2, |r| r.weak_acc)).fold(f64::INFINITY, f64::min);
-        let max_small = small.iter().map(|p| mean(&p.2, |r| r.weak_acc)).fold(0.0, f64::max);
+        let c1 = small
+            .iter()
+            .all(|p| mean(&p.2, |r| r.weak_acc) <= 0.65 && mean(&p.2, |r| r.train_acc) >= 0.98);
+        let c2 = large.iter().all(|p| {
+            mean(&p.2, |r| r.weak_acc) >= 0.90
+                && mean(&p.2, |r| r.train_acc) >= 0.99
+                && p.2.iter().all(|r| !r.diverged)
+        });
+        let min_large = large
+            .iter()
+            .map(|p| mean(&p.2, |r| r.weak_acc))
+            .fold(f64::INFINITY, f64::min);
+        let max_small = small
+            .iter()
+            .map(|p| mean(&p.2, |r| r.weak_acc))
+            .fold(0.0, f64::max);
         let c3 = min_large - max_small >= 0.30;
-        let all = |ps: &[&(f32, bool, Vec<Run>)], f: fn(&Run) -> f64| -> Vec<f64> { ps.iter().flat_map(|p| p.2.iter().map(f)).collect() };
+        let all = |ps: &[&(f32, bool, Vec<Run>)], f: fn(&Run) -> f64| -> Vec<f64> {
+            ps.iter().flat_map(|p| p.2.iter().map(f)).collect()
+        };
         let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (wl, ws) = (avg(&all(&large, |r| r.align_weak)), avg(&all(&small, |r| r.align_weak)));
-        let over_large_min = all(&large, |r| r.overshoot).into_iter().fold(f64::INFINITY, f64::min);
+        let (wl, ws) = (
+            avg(&all(&large, |r| r.align_weak)),
+            avg(&all(&small, |r| r.align_weak)),
+        );
+        let over_large_min = all(&large, |r| r.overshoot)
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
         let over_small_max = all(&small, |r| r.overshoot).into_iter().fold(0.0, f64::max);
         let c4 = wl >= 5.0 * ws && over_large_min > over_small_max;
         let mut out = Outcome::new(
@@ -246,7 +339,11 @@ impl Repro for BenignOscillation {
                 table.row(&[
                     format!("{lr} (no clip)"),
                     "0".into(),
-                    if r.diverged { "diverged".into() } else { num(r.train_loss) },
+                    if r.diverged {
+                        "diverged".into()
+                    } else {
+                        num(r.train_loss)
+                    },
                     num(r.train_acc),
                     num(r.test_acc),
                     num(r.weak_acc),
@@ -258,13 +355,24 @@ impl Repro for BenignOscillation {
         }
         out.table = table;
         out.plots.push(plot);
-        let pts: Vec<(f64, f64)> = per_lr.iter().map(|p| (p.0 as f64, mean(&p.2, |r| r.weak_acc))).collect();
-        let std_pts: Vec<(f64, f64)> = per_lr.iter().map(|p| (p.0 as f64, mean(&p.2, |r| r.test_acc))).collect();
+        let pts: Vec<(f64, f64)> = per_lr
+            .iter()
+            .map(|p| (p.0 as f64, mean(&p.2, |r| r.weak_acc)))
+            .collect();
+        let std_pts: Vec<(f64, f64)> = per_lr
+            .iter()
+            .map(|p| (p.0 as f64, mean(&p.2, |r| r.test_acc)))
+            .collect();
         out.plots.push(
-            Plot::new("accuracy_vs_lr.svg", "Test accuracy vs learning rate (mean over seeds)", "learning rate", "accuracy")
-                .log(true, false)
-                .with(Series::line("weak-only test", pts))
-                .with(Series::line("standard test", std_pts)),
+            Plot::new(
+                "accuracy_vs_lr.svg",
+                "Test accuracy vs learning rate (mean over seeds)",
+                "learning rate",
+                "accuracy",
+            )
+            .log(true, false)
+            .with(Series::line("weak-only test", pts))
+            .with(Series::line("standard test", std_pts)),
         );
         Ok(out)
     }

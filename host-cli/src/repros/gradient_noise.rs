@@ -45,11 +45,17 @@ struct Data {
     y: Vec<usize>,
 }
 
-fn make_data(rng: &mut noisekit::rng::DefaultRng, n_train: usize, n_test: usize) -> Result<(Data, Data)> {
+fn make_data(
+    rng: &mut noisekit::rng::DefaultRng,
+    n_train: usize,
+    n_test: usize,
+) -> Result<(Data, Data)> {
     let mut mu = vec![0f32; C * D];
     seq::fill_gaussian_f32(rng, 1.0, &mut mu)?;
     let mut gen = |n: usize| -> Result<Data> {
-        let y = (0..n).map(|_| seq::below(rng, C)).collect::<noisekit::Result<Vec<_>>>()?;
+        let y = (0..n)
+            .map(|_| seq::below(rng, C))
+            .collect::<noisekit::Result<Vec<_>>>()?;
         let mut x = vec![0f32; n * D];
         seq::fill_gaussian_f32(rng, 0.8, &mut x)?;
         for (row, &c) in x.chunks_exact_mut(D).zip(&y) {
@@ -63,9 +69,17 @@ fn make_data(rng: &mut noisekit::rng::DefaultRng, n_train: usize, n_test: usize)
     let mut test = gen(n_test)?;
     // Standardise with the train statistics.
     for j in 0..D {
-        let col: Vec<f64> = train.x.iter().skip(j).step_by(D).map(|&v| v as f64).collect();
+        let col: Vec<f64> = train
+            .x
+            .iter()
+            .skip(j)
+            .step_by(D)
+            .map(|&v| v as f64)
+            .collect();
         let m = col.iter().sum::<f64>() / col.len() as f64;
-        let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64).sqrt().max(1e-12);
+        let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64)
+            .sqrt()
+            .max(1e-12);
         for d in [&mut train, &mut test] {
             for v in d.x.iter_mut().skip(j).step_by(D) {
                 *v = ((*v as f64 - m) / sd) as f32;
@@ -92,13 +106,24 @@ fn rms_layers(cache: &MlpCache, depth: usize) -> [f64; 3] {
     })
 }
 
-fn train(cfg: &Config, data: &(Data, Data), init: Init, eta: f64, rng: &mut noisekit::rng::DefaultRng, key: noisekit::NoiseKey) -> Result<RunResult> {
+fn train(
+    cfg: &Config,
+    data: &(Data, Data),
+    init: Init,
+    eta: f64,
+    rng: &mut noisekit::rng::DefaultRng,
+    key: noisekit::NoiseKey,
+) -> Result<RunResult> {
     let (train, test) = data;
     let mut sizes_l = vec![D];
     sizes_l.extend(std::iter::repeat_n(cfg.width, cfg.depth_hidden));
     sizes_l.push(C);
     let mut mlp = Mlp::new(&sizes_l, Activation::Relu, init, rng)?;
-    let sizes: Vec<usize> = mlp.layers.iter().flat_map(|l| [l.fan_in * l.fan_out, l.fan_out]).collect();
+    let sizes: Vec<usize> = mlp
+        .layers
+        .iter()
+        .flat_map(|l| [l.fan_in * l.fan_out, l.fan_out])
+        .collect();
     let oc = OptimizerConfig {
         clip: Some(cfg.clip),
         noise: (eta > 0.0).then_some(AnnealedGaussian::new(eta, cfg.gamma)?),
@@ -106,7 +131,15 @@ fn train(cfg: &Config, data: &(Data, Data), init: Init, eta: f64, rng: &mut nois
         noise_key: key,
         ..Default::default()
     };
-    let mut opt = Optimizer::single(&sizes, GroupConfig { lr: cfg.lr, weight_decay: 0.0, rule: Rule::SGD }, oc)?;
+    let mut opt = Optimizer::single(
+        &sizes,
+        GroupConfig {
+            lr: cfg.lr,
+            weight_decay: 0.0,
+            rule: Rule::SGD,
+        },
+        oc,
+    )?;
     let b = cfg.batch;
     let mut xb = vec![0f32; b * D];
     let mut yb = vec![0usize; b];
@@ -142,7 +175,13 @@ fn train(cfg: &Config, data: &(Data, Data), init: Init, eta: f64, rng: &mut nois
     let rms1 = rms_layers(&cache, cfg.depth_hidden);
     let out = mlp.forward(&test.x, test.y.len(), &mut cache)?;
     let acc = accuracy(out, &test.y, C)?;
-    Ok(RunResult { acc, last_loss, curve, rms0, rms1 })
+    Ok(RunResult {
+        acc,
+        last_loss,
+        curve,
+        rms0,
+        rms1,
+    })
 }
 
 impl Repro for GradientNoise {
@@ -159,7 +198,11 @@ impl Repro for GradientNoise {
         let cfg = ctx.config(Config {
             steps: 6000,
             seeds: 3,
-            etas: if ctx.quick { vec![0.0, 0.01] } else { vec![0.0, 0.003, 0.01, 0.3, 1.0] },
+            etas: if ctx.quick {
+                vec![0.0, 0.01]
+            } else {
+                vec![0.0, 0.003, 0.01, 0.3, 1.0]
+            },
             gamma: 0.55,
             lr: 0.1,
             batch: 32,
@@ -170,8 +213,17 @@ impl Repro for GradientNoise {
             n_train: 5000,
             n_test: 2000,
         })?;
-        if cfg.steps == 0 || cfg.seeds == 0 || cfg.batch == 0 || cfg.depth_hidden == 0 || cfg.width == 0 || cfg.n_train == 0 || cfg.n_test == 0 {
-            anyhow::bail!("config: steps, seeds, batch, depth_hidden, width, n_train, n_test must be >= 1");
+        if cfg.steps == 0
+            || cfg.seeds == 0
+            || cfg.batch == 0
+            || cfg.depth_hidden == 0
+            || cfg.width == 0
+            || cfg.n_train == 0
+            || cfg.n_test == 0
+        {
+            anyhow::bail!(
+                "config: steps, seeds, batch, depth_hidden, width, n_train, n_test must be >= 1"
+            );
         }
         if !cfg.etas.contains(&0.0) || !cfg.etas.contains(&0.01) {
             anyhow::bail!("config: etas must contain 0 and 0.01 (the gated settings)");
@@ -179,17 +231,48 @@ impl Repro for GradientNoise {
         let data = make_data(&mut ctx.rng(0), cfg.n_train, cfg.n_test)?;
         let runs = cfg.etas.len() as u64 * cfg.seeds + 1;
         let pb = ctx.progress(runs, "runs");
-        let mut table = Table::new(&["init", "eta", "seed", "test acc", "last batch loss", "RMS h1/h10/h19 step 0", "RMS h1/h10/h19 end"]);
-        let mut plot = Plot::new("loss.svg", "Mini-batch loss, SimpleInit (seed 0)", "step", "loss");
-        let mut acc_of = |eta: f64| -> Vec<f64> { let _ = eta; Vec::new() };
+        let mut table = Table::new(&[
+            "init",
+            "eta",
+            "seed",
+            "test acc",
+            "last batch loss",
+            "RMS h1/h10/h19 step 0",
+            "RMS h1/h10/h19 end",
+        ]);
+        let mut plot = Plot::new(
+            "loss.svg",
+            "Mini-batch loss, SimpleInit (seed 0)",
+            "step",
+            "loss",
+        );
+        let mut acc_of = |eta: f64| -> Vec<f64> {
+            let _ = eta;
+            Vec::new()
+        };
         let _ = &mut acc_of;
         let mut accs: Vec<(f64, Vec<f64>)> = Vec::new();
         let rms = |r: [f64; 3]| r.map(num).join(" / ");
         for &eta in &cfg.etas {
             let mut a = Vec::new();
             for s in 0..cfg.seeds {
-                let r = train(&cfg, &data, Init::Normal { std: cfg.init_std }, eta, &mut ctx.rng(10 + s), ctx.noise_key(1000 + s as u32))?;
-                table.row(&["simple".into(), format!("{eta}"), s.to_string(), num(r.acc), num(r.last_loss), rms(r.rms0), rms(r.rms1)]);
+                let r = train(
+                    &cfg,
+                    &data,
+                    Init::Normal { std: cfg.init_std },
+                    eta,
+                    &mut ctx.rng(10 + s),
+                    ctx.noise_key(1000 + s as u32),
+                )?;
+                table.row(&[
+                    "simple".into(),
+                    format!("{eta}"),
+                    s.to_string(),
+                    num(r.acc),
+                    num(r.last_loss),
+                    rms(r.rms0),
+                    rms(r.rms1),
+                ]);
                 if s == 0 {
                     plot = plot.with(Series::line(format!("eta = {eta}"), r.curve.clone()));
                 }
@@ -198,12 +281,32 @@ impl Repro for GradientNoise {
             }
             accs.push((eta, a));
         }
-        let he = train(&cfg, &data, Init::He, 0.0, &mut ctx.rng(10), ctx.noise_key(1000))?;
+        let he = train(
+            &cfg,
+            &data,
+            Init::He,
+            0.0,
+            &mut ctx.rng(10),
+            ctx.noise_key(1000),
+        )?;
         pb.inc(1);
         pb.finish_and_clear();
-        table.row(&["He".into(), "0".into(), "0".into(), num(he.acc), num(he.last_loss), rms(he.rms0), rms(he.rms1)]);
+        table.row(&[
+            "He".into(),
+            "0".into(),
+            "0".into(),
+            num(he.acc),
+            num(he.last_loss),
+            rms(he.rms0),
+            rms(he.rms1),
+        ]);
         plot = plot.with(Series::line("He init, no noise", he.curve.clone()));
-        let get = |e: f64| accs.iter().find(|(x, _)| *x == e).map(|(_, a)| a.clone()).unwrap_or_default();
+        let get = |e: f64| {
+            accs.iter()
+                .find(|(x, _)| *x == e)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_default()
+        };
         let mean = |a: &[f64]| a.iter().sum::<f64>() / a.len().max(1) as f64;
         let (a0, a1) = (get(0.0), get(0.01));
         let c1 = a0.iter().all(|&a| a <= 0.20);
@@ -226,12 +329,24 @@ impl Repro for GradientNoise {
         }
         out.table = table;
         out.plots.push(plot);
-        let pts: Vec<(f64, f64)> = accs.iter().filter(|(e, _)| *e > 0.0).map(|(e, a)| (*e, mean(a))).collect();
+        let pts: Vec<(f64, f64)> = accs
+            .iter()
+            .filter(|(e, _)| *e > 0.0)
+            .map(|(e, a)| (*e, mean(a)))
+            .collect();
         out.plots.push(
-            Plot::new("eta_sweep.svg", "Test accuracy vs eta (SimpleInit, mean over seeds)", "eta", "test accuracy")
-                .log(true, false)
-                .with(Series::points("annealed noise", pts.clone()))
-                .with(Series::line("no noise", pts.iter().map(|&(e, _)| (e, mean(&a0))).collect())),
+            Plot::new(
+                "eta_sweep.svg",
+                "Test accuracy vs eta (SimpleInit, mean over seeds)",
+                "eta",
+                "test accuracy",
+            )
+            .log(true, false)
+            .with(Series::points("annealed noise", pts.clone()))
+            .with(Series::line(
+                "no noise",
+                pts.iter().map(|&(e, _)| (e, mean(&a0))).collect(),
+            )),
         );
         Ok(out)
     }

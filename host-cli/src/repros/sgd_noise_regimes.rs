@@ -48,7 +48,13 @@ struct Cell {
     test_err: f64,
 }
 
-fn run_cell(cfg: &Config, x: &[f32], y: &[f32], t: f64, rng: &mut noisekit::rng::DefaultRng) -> Result<(bool, usize, Vec<f64>)> {
+fn run_cell(
+    cfg: &Config,
+    x: &[f32],
+    y: &[f32],
+    t: f64,
+    rng: &mut noisekit::rng::DefaultRng,
+) -> Result<(bool, usize, Vec<f64>)> {
     let d = cfg.d;
     let p = y.len();
     let mut w = vec![0f64; d];
@@ -115,7 +121,9 @@ impl Repro for SgdNoiseRegimes {
         }
         for t in [0.1, 0.3, 1.0] {
             if !cfg.plateau_temps.contains(&t) {
-                anyhow::bail!("config: plateau_temps must contain 0.1, 0.3 and 1 (criteria 1 and 4)");
+                anyhow::bail!(
+                    "config: plateau_temps must contain 0.1, 0.3 and 1 (criteria 1 and 4)"
+                );
             }
         }
         for t in [10.0, 30.0, 100.0] {
@@ -123,12 +131,19 @@ impl Repro for SgdNoiseRegimes {
                 anyhow::bail!("config: temps must contain 10, 30 and 100 (criteria 2 and 3)");
             }
         }
-        let gen = BoundaryDensity { d: cfg.d, chi: cfg.chi };
+        let gen = BoundaryDensity {
+            d: cfg.d,
+            chi: cfg.chi,
+        };
         gen.validate()?;
         let d = cfg.d;
         let mut test = (vec![0f32; cfg.n_test * d], vec![0f32; cfg.n_test]);
         gen.sample(&mut ctx.rng(1), &mut test.0, &mut test.1)?;
-        let mut jobs: Vec<(usize, f64)> = cfg.plateau_temps.iter().map(|&t| (cfg.sizes[0], t)).collect();
+        let mut jobs: Vec<(usize, f64)> = cfg
+            .plateau_temps
+            .iter()
+            .map(|&t| (cfg.sizes[0], t))
+            .collect();
         for &p in &cfg.sizes {
             for &t in &cfg.temps {
                 jobs.push((p, t));
@@ -143,7 +158,11 @@ impl Repro for SgdNoiseRegimes {
             let mut stopped = true;
             for r in 0..cfg.reps {
                 // Each repetition has its own training set (same for every T) and batch sequence.
-                gen.sample(&mut ctx.rng(1_000_000 + 10_000 * r + p as u64), &mut x, &mut y)?;
+                gen.sample(
+                    &mut ctx.rng(1_000_000 + 10_000 * r + p as u64),
+                    &mut x,
+                    &mut y,
+                )?;
                 let (ok, steps, w) = run_cell(&cfg, &x, &y, t, &mut ctx.rng(7 + 1000 * r))?;
                 stopped &= ok;
                 let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -157,12 +176,29 @@ impl Repro for SgdNoiseRegimes {
                 pb.inc(1);
             }
             let k = cfg.reps as f64;
-            let var = if cfg.reps > 1 { ((ls2 - ls * ls / k) / (k - 1.0)).max(0.0) } else { 0.0 };
-            cells.push(Cell { p, t, stopped, steps: (ls / k).exp(), log_steps_se: (var / k).sqrt(), w: (lw / k).exp(), w1: (l1 / k).exp(), wperp: (lp / k).exp(), test_err: err / k });
+            let var = if cfg.reps > 1 {
+                ((ls2 - ls * ls / k) / (k - 1.0)).max(0.0)
+            } else {
+                0.0
+            };
+            cells.push(Cell {
+                p,
+                t,
+                stopped,
+                steps: (ls / k).exp(),
+                log_steps_se: (var / k).sqrt(),
+                w: (lw / k).exp(),
+                w1: (l1 / k).exp(),
+                wperp: (lp / k).exp(),
+                test_err: err / k,
+            });
         }
         pb.finish_and_clear();
         let find = |p: usize, t: f64| cells.iter().find(|c| c.p == p && c.t == t);
-        let main_not_stopped = cells.iter().filter(|c| cfg.temps.contains(&c.t) && !c.stopped).count();
+        let main_not_stopped = cells
+            .iter()
+            .filter(|c| cfg.temps.contains(&c.t) && !c.stopped)
+            .count();
         let ok = |c: &&Cell| c.stopped;
         // (1) plateau.
         let plateau = match (find(cfg.sizes[0], 0.3), find(cfg.sizes[0], 0.1)) {
@@ -174,9 +210,16 @@ impl Repro for SgdNoiseRegimes {
         let big_t = [10.0, 30.0, 100.0];
         let mut t_slopes = Vec::new();
         for &p in &cfg.sizes {
-            let pts: Vec<&Cell> = big_t.iter().filter_map(|&t| find(p, t)).filter(ok).collect();
+            let pts: Vec<&Cell> = big_t
+                .iter()
+                .filter_map(|&t| find(p, t))
+                .filter(ok)
+                .collect();
             t_slopes.push(if pts.len() >= 2 {
-                slope(&pts.iter().map(|c| c.t.ln()).collect::<Vec<_>>(), &pts.iter().map(|c| c.w.ln()).collect::<Vec<_>>())
+                slope(
+                    &pts.iter().map(|c| c.t.ln()).collect::<Vec<_>>(),
+                    &pts.iter().map(|c| c.w.ln()).collect::<Vec<_>>(),
+                )
             } else {
                 f64::NAN
             });
@@ -185,9 +228,17 @@ impl Repro for SgdNoiseRegimes {
         // (3) slope in P at each large T.
         let mut p_slopes = Vec::new();
         for &t in &big_t {
-            let pts: Vec<&Cell> = cfg.sizes.iter().filter_map(|&p| find(p, t)).filter(ok).collect();
+            let pts: Vec<&Cell> = cfg
+                .sizes
+                .iter()
+                .filter_map(|&p| find(p, t))
+                .filter(ok)
+                .collect();
             p_slopes.push(if pts.len() >= 2 {
-                slope(&pts.iter().map(|c| (c.p as f64).ln()).collect::<Vec<_>>(), &pts.iter().map(|c| c.w.ln()).collect::<Vec<_>>())
+                slope(
+                    &pts.iter().map(|c| (c.p as f64).ln()).collect::<Vec<_>>(),
+                    &pts.iter().map(|c| c.w.ln()).collect::<Vec<_>>(),
+                )
             } else {
                 f64::NAN
             });
@@ -196,7 +247,10 @@ impl Repro for SgdNoiseRegimes {
         // (4) t* non-decreasing in T (T >= 1) at every P; signal dominates at every converged run.
         let mut monotone = true;
         for &p in &cfg.sizes {
-            let mut ts: Vec<&Cell> = cells.iter().filter(|c| c.p == p && c.t >= 1.0 && c.stopped).collect();
+            let mut ts: Vec<&Cell> = cells
+                .iter()
+                .filter(|c| c.p == p && c.t >= 1.0 && c.stopped)
+                .collect();
             ts.sort_by(|a, b| a.t.total_cmp(&b.t));
             // t* is flat across the GD -> noise crossover (the spec's own prototype has equal t* at
             // P = 1024, T = 3 and 10), so "non-decreasing" is tested within 2 standard errors of the
@@ -206,13 +260,37 @@ impl Repro for SgdNoiseRegimes {
                 (w[1].t * w[1].steps).ln() >= (w[0].t * w[0].steps).ln() - 2.0 * se
             });
         }
-        let min_ratio = cells.iter().filter(ok).map(|c| c.w1 / c.wperp).fold(f64::INFINITY, f64::min);
+        let min_ratio = cells
+            .iter()
+            .filter(ok)
+            .map(|c| c.w1 / c.wperp)
+            .fold(f64::INFINITY, f64::min);
         let c4 = monotone && min_ratio >= 3.0;
         let c5 = main_not_stopped <= 2;
 
-        let mut table = Table::new(&["P", "T", "stopped", "steps", "t* = T steps", "w_1", "||w_perp||", "||w||", "test error"]);
+        let mut table = Table::new(&[
+            "P",
+            "T",
+            "stopped",
+            "steps",
+            "t* = T steps",
+            "w_1",
+            "||w_perp||",
+            "||w||",
+            "test error",
+        ]);
         for c in &cells {
-            table.row(&[c.p.to_string(), num(c.t), c.stopped.to_string(), num(c.steps), num(c.t * c.steps), num(c.w1), num(c.wperp), num(c.w), num(c.test_err)]);
+            table.row(&[
+                c.p.to_string(),
+                num(c.t),
+                c.stopped.to_string(),
+                num(c.steps),
+                num(c.t * c.steps),
+                num(c.w1),
+                num(c.wperp),
+                num(c.w),
+                num(c.test_err),
+            ]);
         }
         let mut out = Outcome::new(
             &cfg,
@@ -231,16 +309,33 @@ impl Repro for SgdNoiseRegimes {
             .measure("main_cells_not_stopped", main_not_stopped)
             .measure("criteria", [c1, c2, c3, c4, c5]);
         out.table = table;
-        let mut plot = Plot::new("w_vs_T.svg", "||w|| at the stopping time vs temperature T", "T", "||w||").log(true, true);
+        let mut plot = Plot::new(
+            "w_vs_T.svg",
+            "||w|| at the stopping time vs temperature T",
+            "T",
+            "||w||",
+        )
+        .log(true, true);
         for &p in &cfg.sizes {
-            let mut pts: Vec<(f64, f64)> = cells.iter().filter(|c| c.p == p && c.stopped).map(|c| (c.t, c.w)).collect();
+            let mut pts: Vec<(f64, f64)> = cells
+                .iter()
+                .filter(|c| c.p == p && c.stopped)
+                .map(|c| (c.t, c.w))
+                .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             plot = plot.with(Series::line(format!("P = {p}"), pts));
         }
         out.plots.push(plot);
-        let mut plot_p = Plot::new("w_vs_P.svg", "||w|| vs training-set size P", "P", "||w||").log(true, true);
+        let mut plot_p =
+            Plot::new("w_vs_P.svg", "||w|| vs training-set size P", "P", "||w||").log(true, true);
         for &t in &big_t {
-            let pts: Vec<(f64, f64)> = cfg.sizes.iter().filter_map(|&p| find(p, t)).filter(ok).map(|c| (c.p as f64, c.w)).collect();
+            let pts: Vec<(f64, f64)> = cfg
+                .sizes
+                .iter()
+                .filter_map(|&p| find(p, t))
+                .filter(ok)
+                .map(|c| (c.p as f64, c.w))
+                .collect();
             plot_p = plot_p.with(Series::line(format!("T = {t}"), pts));
         }
         out.plots.push(plot_p);

@@ -45,13 +45,24 @@ struct Data {
     y: Vec<usize>,
 }
 
-fn make_data(rng: &mut noisekit::rng::DefaultRng, n_train: usize, n_test: usize, hetero: bool) -> Result<(Data, Data)> {
+fn make_data(
+    rng: &mut noisekit::rng::DefaultRng,
+    n_train: usize,
+    n_test: usize,
+    hetero: bool,
+) -> Result<(Data, Data)> {
     let mut w1 = vec![0f32; D * H];
     let mut w2 = vec![0f32; H * C];
     seq::fill_gaussian_f32(rng, (1.0 / D as f32).sqrt(), &mut w1)?;
     seq::fill_gaussian_f32(rng, (1.0 / H as f32).sqrt(), &mut w2)?;
     let scale: Vec<f32> = (0..D)
-        .map(|j| if hetero { 10f32.powf(-1.0 + 2.0 * j as f32 / 31.0) } else { 1.0 })
+        .map(|j| {
+            if hetero {
+                10f32.powf(-1.0 + 2.0 * j as f32 / 31.0)
+            } else {
+                1.0
+            }
+        })
         .collect();
     let mut gen = |n: usize| -> Result<Data> {
         let mut x = vec![0f32; n * D];
@@ -61,7 +72,12 @@ fn make_data(rng: &mut noisekit::rng::DefaultRng, n_train: usize, n_test: usize,
             // Teacher sees the standardised input; the student sees x = s * x~.
             let mut h = [0f32; H];
             for (k, hk) in h.iter_mut().enumerate() {
-                *hk = row.iter().enumerate().map(|(j, &v)| v * w1[j * H + k]).sum::<f32>().tanh();
+                *hk = row
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| v * w1[j * H + k])
+                    .sum::<f32>()
+                    .tanh();
             }
             let mut best = (0, f32::NEG_INFINITY);
             for c in 0..C {
@@ -109,19 +125,37 @@ struct RunResult {
 }
 
 fn tensor_sizes(m: &Mlp) -> Vec<usize> {
-    m.layers.iter().flat_map(|l| [l.fan_in * l.fan_out, l.fan_out]).collect()
+    m.layers
+        .iter()
+        .flat_map(|l| [l.fan_in * l.fan_out, l.fan_out])
+        .collect()
 }
 
-fn train(cfg: &Config, data: &(Data, Data), opt: Opt, lr: f32, seed_rng: &mut noisekit::rng::DefaultRng) -> Result<RunResult> {
+fn train(
+    cfg: &Config,
+    data: &(Data, Data),
+    opt: Opt,
+    lr: f32,
+    seed_rng: &mut noisekit::rng::DefaultRng,
+) -> Result<RunResult> {
     let (train, test) = data;
-    let mut mlp = Mlp::new(&[D, 128, 128, C], Activation::Tanh, Init::TorchDefault, seed_rng)?;
+    let mut mlp = Mlp::new(
+        &[D, 128, 128, C],
+        Activation::Tanh,
+        Init::TorchDefault,
+        seed_rng,
+    )?;
     let sizes = tensor_sizes(&mlp);
     let rule = match opt {
         Opt::Sai => Rule::SGD_SAI,
         Opt::Sgdm => Rule::SGDM_EMA,
         Opt::AdamW => Rule::ADAMW,
     };
-    let gc = GroupConfig { lr, weight_decay: cfg.weight_decay, rule };
+    let gc = GroupConfig {
+        lr,
+        weight_decay: cfg.weight_decay,
+        rule,
+    };
     let mut o = Optimizer::single(&sizes, gc, OptimizerConfig::default())?;
     let n = train.y.len();
     let b = cfg.batch;
@@ -162,12 +196,25 @@ fn train(cfg: &Config, data: &(Data, Data), opt: Opt, lr: f32, seed_rng: &mut no
         mlp.backward(&mut cache, &dlog, &mut grads)?;
         let mut off = 0;
         for &s in &sizes {
-            gsnr_last.push(gsnr_block(&grads[off..off + s], 1e-8, GsnrPolicy::Reference)?.unwrap_or(0.0));
+            gsnr_last.push(
+                gsnr_block(&grads[off..off + s], 1e-8, GsnrPolicy::Reference)?.unwrap_or(0.0),
+            );
             off += s;
         }
     }
-    let gsnr_first = o.gsnr().iter().map(|g| g.map_or(f64::NAN, |v| v as f64)).collect();
-    Ok(RunResult { loss, acc, curve, state_bytes: o.state_bytes(), gsnr_first, gsnr_last })
+    let gsnr_first = o
+        .gsnr()
+        .iter()
+        .map(|g| g.map_or(f64::NAN, |v| v as f64))
+        .collect();
+    Ok(RunResult {
+        loss,
+        acc,
+        curve,
+        state_bytes: o.state_bytes(),
+        gsnr_first,
+        gsnr_last,
+    })
 }
 
 fn ranks(x: &[f64]) -> Vec<f64> {
@@ -202,7 +249,11 @@ struct Cell {
 fn mean_sd(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let m = x.iter().sum::<f64>() / n;
-    let v = if x.len() > 1 { x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    let v = if x.len() > 1 {
+        x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
     (m, v.sqrt())
 }
 
@@ -223,13 +274,30 @@ impl Repro for SgdSai {
             batch: 64,
             n_train: 4096,
             n_test: 2048,
-            lr_sai: if ctx.quick { vec![3e-3] } else { vec![1e-3, 3e-3] },
-            lr_sgdm: if ctx.quick { vec![3e-3, 1e-1] } else { vec![1e-3, 3e-3, 3e-2, 1e-1] },
-            lr_adamw: if ctx.quick { vec![3e-3] } else { vec![1e-3, 3e-3] },
+            lr_sai: if ctx.quick {
+                vec![3e-3]
+            } else {
+                vec![1e-3, 3e-3]
+            },
+            lr_sgdm: if ctx.quick {
+                vec![3e-3, 1e-1]
+            } else {
+                vec![1e-3, 3e-3, 3e-2, 1e-1]
+            },
+            lr_adamw: if ctx.quick {
+                vec![3e-3]
+            } else {
+                vec![1e-3, 3e-3]
+            },
             weight_decay: 1e-2,
             hetero: !ctx.quick,
         })?;
-        if cfg.steps < 100 || cfg.seeds == 0 || cfg.batch == 0 || cfg.n_train == 0 || cfg.n_test == 0 {
+        if cfg.steps < 100
+            || cfg.seeds == 0
+            || cfg.batch == 0
+            || cfg.n_train == 0
+            || cfg.n_test == 0
+        {
             anyhow::bail!("config: steps >= 100, seeds, batch, n_train, n_test >= 1");
         }
         if !cfg.lr_sai.contains(&3e-3) || !cfg.lr_sgdm.contains(&3e-3) {
@@ -245,7 +313,13 @@ impl Repro for SgdSai {
             .collect();
         let pb = ctx.progress(grid.len() as u64 * cfg.seeds, "runs");
         let mut cells = Vec::new();
-        let mut plot = Plot::new("loss_curves.svg", "Train loss (seed 0, mean of 50 mini-batches)", "step", "loss").log(false, true);
+        let mut plot = Plot::new(
+            "loss_curves.svg",
+            "Train loss (seed 0, mean of 50 mini-batches)",
+            "step",
+            "loss",
+        )
+        .log(false, true);
         let mut bytes = (0usize, 0usize, 0usize);
         let mut gsnr_first = Vec::new();
         let mut gsnr_last = Vec::new();
@@ -254,7 +328,10 @@ impl Repro for SgdSai {
             for s in 0..cfg.seeds {
                 let r = train(&cfg, &data, opt, lr, &mut ctx.rng(100 + s))?;
                 if s == 0 {
-                    plot = plot.with(Series::line(format!("{} lr={lr}", opt.name()), r.curve.clone()));
+                    plot = plot.with(Series::line(
+                        format!("{} lr={lr}", opt.name()),
+                        r.curve.clone(),
+                    ));
                     if opt == Opt::Sai && lr == 3e-3 {
                         gsnr_first = r.gsnr_first.clone();
                         gsnr_last = r.gsnr_last.clone();
@@ -270,14 +347,30 @@ impl Repro for SgdSai {
                 pb.inc(1);
             }
             let (acc, acc_sd) = mean_sd(&accs);
-            cells.push(Cell { opt, lr, loss: mean_sd(&losses).0, acc, acc_sd });
+            cells.push(Cell {
+                opt,
+                lr,
+                loss: mean_sd(&losses).0,
+                acc,
+                acc_sd,
+            });
         }
         pb.finish_and_clear();
         let best = |o: Opt| {
-            cells.iter().filter(|c| c.opt == o).max_by(|a, b| a.acc.total_cmp(&b.acc)).map(|c| (c.acc, c.lr))
+            cells
+                .iter()
+                .filter(|c| c.opt == o)
+                .max_by(|a, b| a.acc.total_cmp(&b.acc))
+                .map(|c| (c.acc, c.lr))
         };
         let at = |o: Opt, lr: f32| cells.iter().find(|c| c.opt == o && c.lr == lr);
-        let min_loss = |o: Opt| cells.iter().filter(|c| c.opt == o).map(|c| c.loss).fold(f64::INFINITY, f64::min);
+        let min_loss = |o: Opt| {
+            cells
+                .iter()
+                .filter(|c| c.opt == o)
+                .map(|c| c.loss)
+                .fold(f64::INFINITY, f64::min)
+        };
         let (acc_sai, _) = best(Opt::Sai).unwrap_or((0.0, 0.0));
         let (acc_adam, _) = best(Opt::AdamW).unwrap_or((0.0, 0.0));
         let (sai3, sgdm3) = (at(Opt::Sai, 3e-3), at(Opt::Sgdm, 3e-3));
@@ -296,32 +389,69 @@ impl Repro for SgdSai {
             .zip(sizes)
             .map(|(&g, n)| (g / ((n - 1) as f64).sqrt() - 1.0).abs())
             .fold(0.0, f64::max);
-        let spread = gsnr_first.iter().cloned().fold(0.0, f64::max) / gsnr_first.iter().cloned().fold(f64::INFINITY, f64::min);
+        let spread = gsnr_first.iter().cloned().fold(0.0, f64::max)
+            / gsnr_first.iter().cloned().fold(f64::INFINITY, f64::min);
         let rho = spearman(&gsnr_first, &gsnr_last);
         let c5 = within <= 0.05 && spread >= 10.0 && rho >= 0.9;
 
-        let mut table = Table::new(&["part", "optimizer", "lr", "train loss (last 100)", "test acc (mean)", "test acc sd", "state bytes"]);
+        let mut table = Table::new(&[
+            "part",
+            "optimizer",
+            "lr",
+            "train loss (last 100)",
+            "test acc (mean)",
+            "test acc sd",
+            "state bytes",
+        ]);
         for c in &cells {
             let b = match c.opt {
                 Opt::Sai => bytes.0,
                 Opt::Sgdm => bytes.1,
                 Opt::AdamW => bytes.2,
             };
-            table.row(&["1".into(), c.opt.name().to_string(), format!("{}", c.lr), num(c.loss), num(c.acc), num(c.acc_sd), b.to_string()]);
+            table.row(&[
+                "1".into(),
+                c.opt.name().to_string(),
+                format!("{}", c.lr),
+                num(c.loss),
+                num(c.acc),
+                num(c.acc_sd),
+                b.to_string(),
+            ]);
         }
         let mut hetero = Vec::new();
         if cfg.hetero {
             let data2 = make_data(&mut ctx.rng(1), cfg.n_train, cfg.n_test, true)?;
             for &(opt, lr) in &grid {
                 let r = train(&cfg, &data2, opt, lr, &mut ctx.rng(100))?;
-                table.row(&["2 (hetero, seed 0)".into(), opt.name().to_string(), format!("{lr}"), num(r.loss), num(r.acc), "-".into(), r.state_bytes.to_string()]);
+                table.row(&[
+                    "2 (hetero, seed 0)".into(),
+                    opt.name().to_string(),
+                    format!("{lr}"),
+                    num(r.loss),
+                    num(r.acc),
+                    "-".into(),
+                    r.state_bytes.to_string(),
+                ]);
                 hetero.push((opt, r.acc));
             }
         }
-        let mut gt = Table::new(&["block", "numel", "gsnr step 1", "sqrt(numel-1)", "gsnr at end (recomputed)"]);
+        let mut gt = Table::new(&[
+            "block",
+            "numel",
+            "gsnr step 1",
+            "sqrt(numel-1)",
+            "gsnr at end (recomputed)",
+        ]);
         for (k, ((&g1, &g2), n)) in gsnr_first.iter().zip(&gsnr_last).zip(sizes).enumerate() {
             let name = ["W1", "b1", "W2", "b2", "W3", "b3"][k];
-            gt.row(&[name.to_string(), n.to_string(), num(g1), num(((n - 1) as f64).sqrt()), num(g2)]);
+            gt.row(&[
+                name.to_string(),
+                n.to_string(),
+                num(g1),
+                num(((n - 1) as f64).sqrt()),
+                num(g2),
+            ]);
         }
         table.row(&["", "", "", "", "", "", ""]);
         for r in gt.rows {
@@ -357,18 +487,37 @@ impl Repro for SgdSai {
             .measure("gsnr_spearman", rho)
             .measure("criteria", [c1, c2, c3, c4, c5]);
         if !hetero.is_empty() {
-            let best2 = |o: Opt| hetero.iter().filter(|h| h.0 == o).map(|h| h.1).fold(0.0, f64::max);
-            out.measure("part2_acc_adamw_best", best2(Opt::AdamW)).measure("part2_acc_sai_best", best2(Opt::Sai));
+            let best2 = |o: Opt| {
+                hetero
+                    .iter()
+                    .filter(|h| h.0 == o)
+                    .map(|h| h.1)
+                    .fold(0.0, f64::max)
+            };
+            out.measure("part2_acc_adamw_best", best2(Opt::AdamW))
+                .measure("part2_acc_sai_best", best2(Opt::Sai));
         }
         out.table = table;
         out.plots.push(plot);
-        let pts: Vec<(f64, f64)> = sizes.iter().zip(&gsnr_first).map(|(&n, &g)| (n as f64, g)).collect();
-        let line: Vec<(f64, f64)> = [10.0, 20_000.0].iter().map(|&n: &f64| (n, (n - 1.0).sqrt())).collect();
+        let pts: Vec<(f64, f64)> = sizes
+            .iter()
+            .zip(&gsnr_first)
+            .map(|(&n, &g)| (n as f64, g))
+            .collect();
+        let line: Vec<(f64, f64)> = [10.0, 20_000.0]
+            .iter()
+            .map(|&n: &f64| (n, (n - 1.0).sqrt()))
+            .collect();
         out.plots.push(
-            Plot::new("gsnr.svg", "Step-1 g-SNR per block vs sqrt(numel - 1)", "numel", "gsnr")
-                .log(true, true)
-                .with(Series::points("g-SNR (step 1)", pts))
-                .with(Series::line("sqrt(numel - 1)", line)),
+            Plot::new(
+                "gsnr.svg",
+                "Step-1 g-SNR per block vs sqrt(numel - 1)",
+                "numel",
+                "gsnr",
+            )
+            .log(true, true)
+            .with(Series::points("g-SNR (step 1)", pts))
+            .with(Series::line("sqrt(numel - 1)", line)),
         );
         Ok(out)
     }
