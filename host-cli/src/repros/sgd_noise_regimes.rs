@@ -78,7 +78,7 @@ fn test_error(w: &[f64], test: &(Vec<f32>, Vec<f32>), d: usize) -> Result<f64> {
     let mut err = 0usize;
     for (row, &yi) in test.0.chunks_exact(d).zip(&test.1) {
         let f = noisekit::dynamics::perceptron::output(w, row)?;
-        if !(yi as f64 * f > 0.0) {
+        if (yi as f64 * f).partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
             err += 1;
         }
     }
