@@ -4,7 +4,7 @@
 //! and the CUDA kernels transcribe it. Formulas follow `torch.optim` exactly (see each variant).
 
 use crate::error::{check, Error, Result};
-use crate::rng::bulk::for_each_normal_f32;
+use crate::rng::bulk::fill_normal_f32_at;
 use crate::rng::NoiseKey;
 
 /// One step of an element-wise rule. `step` is 1-based (the first call is step 1).
@@ -200,11 +200,8 @@ pub fn apply_update(
             while off < n {
                 let len = CHUNK.min(n - off);
                 let base = start + off;
-                for_each_normal_f32(&key, base, len, |i, v| {
-                    if let Some(zi) = z.get_mut(i - base) {
-                        *zi = v;
-                    }
-                });
+                // The bulk fill's vectorised (16-lane Philox, AVX2 when detected) path.
+                fill_normal_f32_at(&key, base, &mut z[..len]);
                 let (p0, p1) = p.split_at_mut(len);
                 let (g0, g1) = g.split_at(len);
                 let (a0, a1) = a.split_at_mut(len.min(a.len()));

@@ -19,7 +19,7 @@
 //! Cost: schedule O(1) per step; noise N normals + N FMAs per step.
 
 use crate::error::{check, Result};
-use crate::rng::bulk::for_each_normal_f32;
+use crate::rng::bulk::fill_normal_f32_at;
 use crate::rng::NoiseKey;
 
 /// The schedule `sigma_t^2 = eta / (1 + t)^gamma`.
@@ -91,11 +91,17 @@ pub fn add_noise(grad: &mut [f32], sigma: f32, key: &NoiseKey, start: usize) -> 
     if sigma == 0.0 || grad.is_empty() {
         return Ok(());
     }
-    for_each_normal_f32(key, start, grad.len(), |i, z| {
-        if let Some(g) = grad.get_mut(i - start) {
-            *g += sigma * z;
+    if start.checked_add(grad.len()).is_none() {
+        return Err(crate::Error::invalid("start", start as f64, "start + len <= usize::MAX"));
+    }
+    let mut z = [0f32; 256];
+    for (k, chunk) in grad.chunks_mut(256).enumerate() {
+        let zs = &mut z[..chunk.len()];
+        fill_normal_f32_at(key, start + 256 * k, zs);
+        for (g, &zi) in chunk.iter_mut().zip(zs.iter()) {
+            *g += sigma * zi;
         }
-    });
+    }
     Ok(())
 }
 
