@@ -384,18 +384,30 @@ fn kernel<const NOISY: bool>(
                 .zip(vv.chunks_exact_mut(L))
                 .enumerate()
             {
-                let mut root = [0f32; L];
-                for k in 0..L {
-                    let gk = grad(c * L + k, gc[k]);
-                    mc[k] += w1 * (gk - mc[k]);
-                    vc[k] = b2 * vc[k] + w2 * gk * gk;
-                    root[k] = vc[k];
+                // Fixed-size local copies: the loops below then compile to packed SSE.
+                let (mut pa, mut ga, mut ma, mut va) = ([0f32; L], [0f32; L], [0f32; L], [0f32; L]);
+                pa.copy_from_slice(pc);
+                ga.copy_from_slice(gc);
+                ma.copy_from_slice(mc);
+                va.copy_from_slice(vc);
+                if NOISY {
+                    for (k, gk) in ga.iter_mut().enumerate() {
+                        *gk = grad(c * L + k, *gk);
+                    }
                 }
+                for k in 0..L {
+                    ma[k] += w1 * (ga[k] - ma[k]);
+                    va[k] = b2 * va[k] + w2 * ga[k] * ga[k];
+                }
+                let mut root = va;
                 sqrt_lanes(&mut root);
                 for k in 0..L {
                     let denom = root[k] / bc2_sqrt + eps;
-                    pc[k] = pc[k] * decay - step_size * (mc[k] / denom);
+                    pa[k] = pa[k] * decay - step_size * (ma[k] / denom);
                 }
+                pc.copy_from_slice(&pa);
+                mc.copy_from_slice(&ma);
+                vc.copy_from_slice(&va);
             }
             for (i, (((p, &g), m), v)) in pt
                 .iter_mut()

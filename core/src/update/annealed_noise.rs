@@ -92,7 +92,11 @@ pub fn add_noise(grad: &mut [f32], sigma: f32, key: &NoiseKey, start: usize) -> 
         return Ok(());
     }
     if start.checked_add(grad.len()).is_none() {
-        return Err(crate::Error::invalid("start", start as f64, "start + len <= usize::MAX"));
+        return Err(crate::Error::invalid(
+            "start",
+            start as f64,
+            "start + len <= usize::MAX",
+        ));
     }
     let mut z = [0f32; 256];
     for (k, chunk) in grad.chunks_mut(256).enumerate() {
