@@ -8,3 +8,7 @@ pub mod mlp;
 
 pub use loss::{accuracy, mse, softmax_cross_entropy};
 pub use mlp::{Activation, Init, LayerShape, Mlp, MlpCache};
+
+/// The slice-only models of the SGD-dynamics papers (they live in [`crate::dynamics`] so they work
+/// without an allocator).
+pub use crate::dynamics::patch_cnn::PatchCnn;
