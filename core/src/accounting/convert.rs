@@ -50,7 +50,10 @@ fn check_curve(orders: &[f64], rdp: &[f64]) -> Result<()> {
     }
     for (i, &r) in rdp.iter().enumerate() {
         if r.is_nan() {
-            return Err(Error::NonFinite { what: "rdp curve", index: i });
+            return Err(Error::NonFinite {
+                what: "rdp curve",
+                index: i,
+            });
         }
         if r < 0.0 {
             return Err(Error::invalid("rdp value", r, ">= 0"));
@@ -77,7 +80,10 @@ pub fn epsilon_from_rdp(
         } else {
             f64::INFINITY
         };
-        return Ok(Guarantee { value, order: first });
+        return Ok(Guarantee {
+            value,
+            order: first,
+        });
     }
     let ln_delta = libm::log(delta);
     let mut best = Guarantee {
@@ -131,7 +137,10 @@ pub fn delta_from_rdp(orders: &[f64], rdp: &[f64], epsilon: f64) -> Result<Guara
             }
         }
         if ld < best.value {
-            best = Guarantee { value: ld, order: a };
+            best = Guarantee {
+                value: ld,
+                order: a,
+            };
         }
     }
     best.value = libm::exp(best.value).min(1.0);
@@ -155,23 +164,33 @@ mod tests {
         assert_eq!(i.order, 22.0);
         // Round trip.
         let d = delta_from_rdp(&orders, &rdp, i.value).unwrap();
-        assert!(d.value <= 1e-5 * (1.0 + 1e-9) && d.value > 0.99e-5, "{}", d.value);
+        assert!(
+            d.value <= 1e-5 * (1.0 + 1e-9) && d.value > 0.99e-5,
+            "{}",
+            d.value
+        );
     }
 
     #[test]
     fn edge_cases_and_errors() {
         let orders = [2.0, 4.0];
         assert_eq!(
-            epsilon_from_rdp(&orders, &[0.0, 0.0], 0.0, Conversion::Improved).unwrap().value,
+            epsilon_from_rdp(&orders, &[0.0, 0.0], 0.0, Conversion::Improved)
+                .unwrap()
+                .value,
             0.0
         );
         assert_eq!(
-            epsilon_from_rdp(&orders, &[0.1, 0.2], 0.0, Conversion::Improved).unwrap().value,
+            epsilon_from_rdp(&orders, &[0.1, 0.2], 0.0, Conversion::Improved)
+                .unwrap()
+                .value,
             f64::INFINITY
         );
         // KL bound: a tiny curve with a big delta gives eps 0.
         assert_eq!(
-            epsilon_from_rdp(&orders, &[1e-6, 2e-6], 0.01, Conversion::Improved).unwrap().value,
+            epsilon_from_rdp(&orders, &[1e-6, 2e-6], 0.01, Conversion::Improved)
+                .unwrap()
+                .value,
             0.0
         );
         for d in [1.0, 1.5, -0.1, f64::NAN] {
@@ -194,12 +213,17 @@ mod tests {
         ));
         assert!(matches!(
             delta_from_rdp(&orders, &[0.1, 0.2], -1.0),
-            Err(Error::InvalidParam { name: "epsilon", .. })
+            Err(Error::InvalidParam {
+                name: "epsilon",
+                ..
+            })
         ));
         // Infinite curve: eps inf, delta 1.
         let inf = [f64::INFINITY, f64::INFINITY];
         assert_eq!(
-            epsilon_from_rdp(&orders, &inf, 1e-5, Conversion::Improved).unwrap().value,
+            epsilon_from_rdp(&orders, &inf, 1e-5, Conversion::Improved)
+                .unwrap()
+                .value,
             f64::INFINITY
         );
         assert_eq!(delta_from_rdp(&orders, &inf, 1.0).unwrap().value, 1.0);

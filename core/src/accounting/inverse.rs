@@ -34,7 +34,11 @@ fn check_grid(orders: &[f64]) -> Result<()> {
 
 fn check_target(eps: f64, delta: f64) -> Result<()> {
     if !(eps.is_finite() && eps > 0.0) {
-        return Err(Error::invalid("epsilon (target)", eps, "a finite number > 0"));
+        return Err(Error::invalid(
+            "epsilon (target)",
+            eps,
+            "a finite number > 0",
+        ));
     }
     if !(delta > 0.0 && delta < 1.0) {
         return Err(Error::invalid("delta", delta, "in (0, 1)"));
@@ -126,7 +130,11 @@ pub fn noise_for_target_opacus(
     check_q(q)?;
     check_grid(orders)?;
     if !(tol.is_finite() && tol > 0.0) {
-        return Err(Error::invalid("epsilon tolerance", tol, "a finite number > 0"));
+        return Err(Error::invalid(
+            "epsilon tolerance",
+            tol,
+            "a finite number > 0",
+        ));
     }
     let eps = |z: f64| epsilon_for(q, z, steps, delta, orders).map(|g| g.value);
     let mut eps_high = f64::INFINITY;
@@ -151,7 +159,9 @@ pub fn noise_for_target_opacus(
         }
         iters += 1;
         if iters > 2000 {
-            return Err(Error::Numerical("opacus-compatible sigma search did not converge"));
+            return Err(Error::Numerical(
+                "opacus-compatible sigma search did not converge",
+            ));
         }
     }
     Ok(sigma_high)
@@ -226,10 +236,158 @@ mod tests {
         }
     }
 
+    /// Spec golden table: (q, z, steps, delta, classic eps, classic order, improved eps, order).
+    const GOLDEN: [(f64, f64, u64, f64, f64, f64, f64, f64); 10] = [
+        (
+            0.01,
+            1.1,
+            10000,
+            1e-5,
+            6.278710279138394,
+            4.9,
+            5.63199236854841,
+            4.7,
+        ),
+        (
+            0.004,
+            1.0,
+            1000,
+            1e-5,
+            1.4109728691459376,
+            10.4,
+            1.06070607169948,
+            10.3,
+        ),
+        (
+            1.0,
+            5.0,
+            1,
+            1e-5,
+            0.9797052277070928,
+            25.0,
+            0.794522032537103,
+            22.0,
+        ),
+        (
+            0.1,
+            0.8,
+            100,
+            1e-6,
+            15.012431869774872,
+            2.6,
+            13.897411368665754,
+            2.5,
+        ),
+        (
+            0.01,
+            1.0,
+            1000,
+            1e-5,
+            2.537982880184644,
+            7.9,
+            2.1013652716430564,
+            7.8,
+        ),
+        (
+            0.02,
+            2.0,
+            500,
+            1e-5,
+            1.244718612646994,
+            19.0,
+            1.015257867869242,
+            17.0,
+        ),
+        (
+            1.0,
+            1.0,
+            10,
+            1e-5,
+            20.175283643313485,
+            2.5,
+            19.05359753163139,
+            2.5,
+        ),
+        (
+            0.256,
+            1.1,
+            240,
+            1e-5,
+            30.815534095141928,
+            1.9,
+            29.355148708675713,
+            1.9,
+        ),
+        (
+            0.001,
+            0.6,
+            10000,
+            1e-5,
+            4.015494747878412,
+            4.4,
+            3.3218995971280134,
+            4.4,
+        ),
+        (
+            0.05,
+            4.0,
+            2000,
+            1e-6,
+            3.1889026288990947,
+            10.0,
+            2.8166670980399604,
+            9.3,
+        ),
+    ];
+
+    #[test]
+    fn spec_golden_table_both_grids_both_conversions() {
+        for (q, z, t, d, ce, co, ie, io) in GOLDEN {
+            for grid in [&OPACUS_ORDERS[..], &DP_ACCOUNTING_ORDERS[..]] {
+                let c = epsilon_for_with(q, z, t, d, grid, Conversion::Classic).unwrap();
+                let i = epsilon_for(q, z, t, d, grid).unwrap();
+                assert!(
+                    (c.value - ce).abs() <= 1e-9 * ce,
+                    "classic {q} {z}: {} vs {ce}",
+                    c.value
+                );
+                assert!(
+                    (i.value - ie).abs() <= 1e-9 * ie,
+                    "improved {q} {z}: {} vs {ie}",
+                    i.value
+                );
+                assert_eq!((c.order, i.order), (co, io), "orders for q={q} z={z}");
+                assert!(i.value <= c.value);
+            }
+        }
+    }
+
+    #[test]
+    fn eps_decreases_in_delta_and_round_trips() {
+        let mut c = [0.0; 156];
+        sgm_curve(0.01, 1.1, 1000, &DP_ACCOUNTING_ORDERS, &mut c).unwrap();
+        let mut prev = f64::INFINITY;
+        for d in [1e-12, 1e-9, 1e-6, 1e-5, 1e-3, 0.01, 0.1] {
+            let e = epsilon_from_rdp(&DP_ACCOUNTING_ORDERS, &c, d, Conversion::Improved)
+                .unwrap()
+                .value;
+            assert!(e <= prev);
+            prev = e;
+            let back = crate::accounting::delta_from_rdp(&DP_ACCOUNTING_ORDERS, &c, e)
+                .unwrap()
+                .value;
+            assert!(back <= d * (1.0 + 1e-9), "delta {d}: round trip {back}");
+        }
+    }
+
     #[test]
     fn steps_for_target_is_the_largest_feasible() {
         let t = steps_for_target(2.1013652716430564, 1e-5, 0.01, 1.0, &OPACUS_ORDERS).unwrap();
-        let e = |t| epsilon_for(0.01, 1.0, t, 1e-5, &OPACUS_ORDERS).unwrap().value;
+        let e = |t| {
+            epsilon_for(0.01, 1.0, t, 1e-5, &OPACUS_ORDERS)
+                .unwrap()
+                .value
+        };
         assert!(e(t) <= 2.1013652716430564 && e(t + 1) > 2.1013652716430564);
         assert!((999..=1000).contains(&t), "{t}");
         assert_eq!(

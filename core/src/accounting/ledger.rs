@@ -38,7 +38,11 @@ pub struct Segment {
 /// The per-order RDP values of `steps` steps of the SGM `(q, z)` over `orders` (into `out`).
 pub fn sgm_curve(q: f64, z: f64, steps: u64, orders: &[f64], out: &mut [f64]) -> Result<()> {
     if out.len() != orders.len() {
-        return Err(Error::len_mismatch("sgm_curve out", orders.len(), out.len()));
+        return Err(Error::len_mismatch(
+            "sgm_curve out",
+            orders.len(),
+            out.len(),
+        ));
     }
     for (o, &a) in out.iter_mut().zip(orders) {
         *o = if steps == 0 {

@@ -245,8 +245,14 @@ mod tests {
                 for &a in &alphas {
                     let r = sgm_rdp(q, z, a).unwrap();
                     assert!(r >= 0.0 && !r.is_nan());
-                    assert!(r >= prev * (1.0 - 1e-12), "non-decreasing in alpha: q={q} z={z} a={a}");
-                    assert!(r <= a / (2.0 * z * z) * (1.0 + 1e-12), "bounded by Gaussian");
+                    assert!(
+                        r >= prev * (1.0 - 1e-12),
+                        "non-decreasing in alpha: q={q} z={z} a={a}"
+                    );
+                    assert!(
+                        r <= a / (2.0 * z * z) * (1.0 + 1e-12),
+                        "bounded by Gaussian"
+                    );
                     prev = r;
                 }
             }
@@ -264,7 +270,10 @@ mod tests {
                 let mut prev = 0.0;
                 for &q in &qs {
                     let r = sgm_rdp(q, z, a).unwrap();
-                    assert!(r >= prev * (1.0 - 1e-12), "non-decreasing in q: q={q} z={z} a={a}");
+                    assert!(
+                        r >= prev * (1.0 - 1e-12),
+                        "non-decreasing in q: q={q} z={z} a={a}"
+                    );
                     prev = r;
                 }
             }
