@@ -7,7 +7,8 @@
 //! Consecutive steps with equal `(q, z)` form one segment (as Opacus' `RDPAccountant.step`), so the
 //! cost is O(K x distinct segments) RDP evaluations, independent of the number of steps. Segments
 //! are never rewritten; a changed sigma opens a new one. The last [`SEGMENT_LOG`] segments are
-//! kept for reporting (fixed capacity, no allocation), the curve always covers all of them.
+//! kept for reporting (fixed capacity, no allocation), the curve always covers all of them. The
+//! open segment's per-step curve is cached, so composing one step at a time costs O(K) additions.
 //!
 //! Fixed-size storage: up to [`MAX_ORDERS`] orders (`heapless::Vec`), so the ledger works without
 //! an allocator.
@@ -61,6 +62,8 @@ pub struct RdpLedger {
     rdp: Vec<f64, MAX_ORDERS>,
     closed: HistoryBuf<Segment, SEGMENT_LOG>,
     open: Option<Segment>,
+    /// Per-step curve of the open segment (reused while `(q, z)` does not change).
+    unit: [f64; MAX_ORDERS],
     n_segments: u64,
     total_steps: u64,
 }
@@ -86,6 +89,7 @@ impl RdpLedger {
             rdp,
             closed: HistoryBuf::new(),
             open: None,
+            unit: [0.0; MAX_ORDERS],
             n_segments: 0,
             total_steps: 0,
         }
@@ -144,7 +148,17 @@ impl RdpLedger {
     /// The curve of `steps` more steps of `(q, z)` added to the ledger's, into `out`
     /// (length [`Self::orders`]); the ledger is not changed.
     pub fn curve_with(&self, q: f64, z: f64, steps: u64, out: &mut [f64]) -> Result<()> {
-        sgm_curve(q, z, steps, &self.orders, out)?;
+        if out.len() != self.orders.len() {
+            return Err(Error::len_mismatch("curve_with out", self.orders.len(), out.len()));
+        }
+        match self.open {
+            Some(s) if s.q == q && s.z == z => {
+                for (o, &u) in out.iter_mut().zip(self.unit.iter()) {
+                    *o = if steps == 0 { 0.0 } else { steps as f64 * u };
+                }
+            }
+            _ => sgm_curve(q, z, steps, &self.orders, out)?,
+        }
         for (o, &r) in out.iter_mut().zip(self.rdp.iter()) {
             *o += r;
         }
@@ -159,23 +173,27 @@ impl RdpLedger {
         if steps == 0 {
             return Ok(());
         }
-        let mut add = [0.0f64; MAX_ORDERS];
         let k = self.orders.len();
-        sgm_curve(q, z, steps, &self.orders, &mut add[..k])?;
-        for (r, a) in self.rdp.iter_mut().zip(add.iter()) {
-            *r += *a;
+        let same = matches!(self.open, Some(s) if s.q == q && s.z == z);
+        if !same {
+            // Validate and compute before changing anything.
+            let mut unit = [0.0f64; MAX_ORDERS];
+            sgm_curve(q, z, 1, &self.orders, &mut unit[..k])?;
+            if let Some(prev) = self.open.take() {
+                self.closed.write(prev);
+            }
+            self.unit = unit;
+            self.open = Some(Segment { q, z, steps: 0 });
+            self.n_segments += 1;
+        }
+        let t = steps as f64;
+        for (r, &u) in self.rdp.iter_mut().zip(self.unit.iter()) {
+            *r += t * u;
+        }
+        if let Some(s) = self.open.as_mut() {
+            s.steps = s.steps.saturating_add(steps);
         }
         self.total_steps = self.total_steps.saturating_add(steps);
-        match &mut self.open {
-            Some(s) if s.q == q && s.z == z => s.steps = s.steps.saturating_add(steps),
-            _ => {
-                if let Some(prev) = self.open.take() {
-                    self.closed.write(prev);
-                }
-                self.open = Some(Segment { q, z, steps });
-                self.n_segments += 1;
-            }
-        }
         Ok(())
     }
 
