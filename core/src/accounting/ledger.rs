@@ -149,7 +149,11 @@ impl RdpLedger {
     /// (length [`Self::orders`]); the ledger is not changed.
     pub fn curve_with(&self, q: f64, z: f64, steps: u64, out: &mut [f64]) -> Result<()> {
         if out.len() != self.orders.len() {
-            return Err(Error::len_mismatch("curve_with out", self.orders.len(), out.len()));
+            return Err(Error::len_mismatch(
+                "curve_with out",
+                self.orders.len(),
+                out.len(),
+            ));
         }
         match self.open {
             Some(s) if s.q == q && s.z == z => {
