@@ -127,7 +127,11 @@ mod mlp_dp {
                 0.0,
                 "the cache of a backward pass",
             ))?;
-            let a = &cache.inputs[l];
+            let a = cache.inputs.get(l).ok_or(Error::invalid(
+                "cache",
+                0.0,
+                "the cache of a forward pass",
+            ))?;
             ws.scaled.resize(batch * s.fan_out, 0.0);
             for ((dst, src), &f) in ws
                 .scaled
