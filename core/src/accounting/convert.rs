@@ -44,7 +44,7 @@ fn check_curve(orders: &[f64], rdp: &[f64]) -> Result<()> {
         return Err(Error::len_mismatch("rdp curve", orders.len(), rdp.len()));
     }
     for &a in orders {
-        if !(a > 1.0) {
+        if a.is_nan() || a <= 1.0 {
             return Err(Error::invalid("alpha (RDP order)", a, "> 1"));
         }
     }
@@ -70,7 +70,7 @@ pub fn epsilon_from_rdp(
     conversion: Conversion,
 ) -> Result<Guarantee> {
     check_curve(orders, rdp)?;
-    if !(delta < 1.0) || delta < 0.0 {
+    if !(0.0..1.0).contains(&delta) {
         return Err(Error::invalid("delta", delta, "in (0, 1)"));
     }
     let first = orders.first().copied().unwrap_or(f64::NAN);
@@ -117,7 +117,7 @@ pub fn epsilon_from_rdp(
 /// Delta at `epsilon` for the RDP curve (improved conversion).
 pub fn delta_from_rdp(orders: &[f64], rdp: &[f64], epsilon: f64) -> Result<Guarantee> {
     check_curve(orders, rdp)?;
-    if !(epsilon >= 0.0) {
+    if epsilon.is_nan() || epsilon < 0.0 {
         return Err(Error::invalid("epsilon", epsilon, ">= 0"));
     }
     let mut best = Guarantee {

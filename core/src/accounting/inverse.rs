@@ -237,6 +237,7 @@ mod tests {
     }
 
     /// Spec golden table: (q, z, steps, delta, classic eps, classic order, improved eps, order).
+    #[allow(clippy::type_complexity)]
     const GOLDEN: [(f64, f64, u64, f64, f64, f64, f64, f64); 10] = [
         (
             0.01,

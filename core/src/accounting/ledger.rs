@@ -111,7 +111,7 @@ impl RdpLedger {
         s.orders.clear();
         s.rdp.clear();
         for &a in grid {
-            if !(a > 1.0) {
+            if a.is_nan() || a <= 1.0 {
                 return Err(Error::invalid("alpha (RDP order)", a, "> 1"));
             }
             let _ = s.orders.push(a);

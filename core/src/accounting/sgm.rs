@@ -133,7 +133,7 @@ impl LogSum {
 
     /// `ln` of the sum; `None` when it is not positive.
     fn ln(&self) -> Option<f64> {
-        if self.m == f64::NEG_INFINITY || !(1.0 + self.r > 0.0) {
+        if self.m == f64::NEG_INFINITY || self.r.is_nan() || 1.0 + self.r <= 0.0 {
             return None;
         }
         Some(self.m + libm::log1p(self.r))

@@ -42,6 +42,7 @@ pub fn check_expected_batch(m: f64) -> Result<()> {
 
 /// DP-SGD step with one clip threshold `clip` and noise multiplier `z`: writes `g_hat` into `out`
 /// (length P). `per_sample` is `rows x P` (the realised batch; `rows` may be 0).
+#[allow(clippy::too_many_arguments)]
 pub fn dp_sgd_step(
     per_sample: &[f32],
     rows: usize,

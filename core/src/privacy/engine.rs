@@ -39,7 +39,7 @@ impl PrivacyEngine {
         if !(delta > 0.0 && delta < 1.0) {
             return Err(Error::invalid("delta", delta, "in (0, 1)"));
         }
-        if !(epsilon > 0.0) || epsilon.is_nan() {
+        if epsilon.is_nan() || epsilon <= 0.0 {
             return Err(Error::invalid("epsilon (budget)", epsilon, "> 0"));
         }
         Ok(Self {

@@ -50,7 +50,7 @@ impl BudgetGuard {
         if !(z_cap.is_finite() && z_cap > 0.0) {
             return Err(Error::invalid("z_cap", z_cap, "a finite number > 0"));
         }
-        if !(rel_tol >= 0.0 && rel_tol < 1.0) {
+        if !(0.0..1.0).contains(&rel_tol) {
             return Err(Error::invalid("rel_tol", rel_tol, "in [0, 1)"));
         }
         let k = ledger.orders().len();

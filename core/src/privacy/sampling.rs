@@ -6,6 +6,7 @@
 //! - Fixed size without replacement (Knuth's selection sampling, Algorithm S, O(n)): the common
 //!   practice; the engine charges it as Poisson with `q = b / n` and marks the guarantee as
 //!   approximate ([`Sampling::exact_accounting`]), as Opacus and TF Privacy do implicitly.
+//!
 //! Indices are written in increasing order into a caller-provided buffer (no allocation).
 
 use rand_core::Rng;
@@ -116,7 +117,7 @@ pub fn poisson_sample<R: Rng + ?Sized>(
         // U in (0, 1]: 1 - uniform[0, 1).
         let u = 1.0 - seq::uniform(rng);
         let gap = libm::floor(libm::log(u) / l1q);
-        if !(gap < (n - i) as f64) {
+        if gap.is_nan() || gap >= (n - i) as f64 {
             break;
         }
         i += gap as usize;

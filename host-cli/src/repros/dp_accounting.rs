@@ -192,7 +192,7 @@ impl Repro for DpAccounting {
             mc_epsilon: 0.725_521_750_857_797_5,
             mc_delta: 1e-5,
         })?;
-        if cfg.mc_samples < 1000 || !(cfg.mc_sigma > 0.0) {
+        if cfg.mc_samples < 1000 || cfg.mc_sigma.is_nan() || cfg.mc_sigma <= 0.0 {
             bail!("config: mc_samples must be >= 1000 and mc_sigma > 0");
         }
         let mut out = Outcome::new(
@@ -282,6 +282,7 @@ impl Repro for DpAccounting {
         }
 
         // Heterogeneous composition (Opacus grid, delta 1e-5).
+        #[allow(clippy::type_complexity)]
         let hetero: [(&[(f64, f64, u64)], f64, f64, f64, f64); 2] = [
             (
                 &[(0.01, 1.0, 500), (0.01, 2.0, 500)],
