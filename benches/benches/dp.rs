@@ -8,7 +8,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use noisekit::accounting::{epsilon_for, DP_ACCOUNTING_ORDERS};
 use noisekit::models::loss::softmax_cross_entropy;
 use noisekit::models::mlp::{Activation, Init, Mlp, MlpCache};
-use noisekit::privacy::{mlp_dp_gradient, GhostWorkspace, NanPolicy};
+use noisekit::privacy::{mlp_dp_step, GhostWorkspace, NanPolicy};
 use noisekit::rng::{seq, NoiseKey};
 
 fn accountant(c: &mut Criterion) {

@@ -84,7 +84,7 @@ mod mlp_dp {
 
     use super::*;
     use crate::backend::{gemm_slices, Transpose};
-    use crate::models::mlp::{Mlp, MlpCache};
+    use crate::models::mlp::{Activation, Mlp, MlpCache};
     use crate::rng::NoiseKey;
 
     /// Workspace of [`mlp_dp_gradient`] (allocated once per run, reused every step).
@@ -95,6 +95,131 @@ mod mlp_dp {
         /// Per-sample clip factors.
         pub factors: Vec<f32>,
         scaled: Vec<f32>,
+        g_cur: Vec<f32>,
+        g_prev: Vec<f32>,
+    }
+
+    /// The derivative of a hidden activation from `z` and `a = act(z)` (as the MLP's backward).
+    fn act_derivative(act: Activation, z: f32, a: f32) -> f32 {
+        match act {
+            Activation::Relu => {
+                if z > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Tanh => 1.0 - a * a,
+            Activation::Identity => 1.0,
+        }
+    }
+
+    /// Per-sample squared gradient norms of the whole MLP from a FORWARD cache and per-sample
+    /// output gradients `d_out` (`batch x output_dim`), into `ws.sq_norms`: the output gradients are
+    /// propagated down (`G_{l-1} = (G_l W_l) * act'`) without any weight-gradient gemm.
+    pub fn mlp_ghost_sq_norms(
+        mlp: &Mlp,
+        cache: &MlpCache,
+        d_out: &[f32],
+        ws: &mut GhostWorkspace,
+    ) -> Result<()> {
+        let batch = cache.batch;
+        check::same_len("mlp output gradient", batch * mlp.output_dim(), d_out.len())?;
+        if cache.inputs.len() != mlp.layers.len() || cache.pre.len() != mlp.layers.len() {
+            return Err(Error::invalid(
+                "cache",
+                0.0,
+                "the cache of a forward pass of this model",
+            ));
+        }
+        ws.sq_norms.clear();
+        ws.sq_norms.resize(batch, 0.0);
+        ws.g_cur.clear();
+        ws.g_cur.extend_from_slice(d_out);
+        for l in (0..mlp.layers.len()).rev() {
+            let s = mlp.layers[l];
+            let a = &cache.inputs[l];
+            linear_sq_norms(
+                a,
+                &ws.g_cur,
+                batch,
+                s.fan_in,
+                s.fan_out,
+                true,
+                &mut ws.sq_norms,
+            )?;
+            if l > 0 {
+                ws.g_prev.resize(batch * s.fan_in, 0.0);
+                let w = mlp.weight(l).ok_or(Error::invalid(
+                    "layer",
+                    l as f64,
+                    "a layer of this model",
+                ))?;
+                gemm_slices(
+                    Transpose::No,
+                    Transpose::No,
+                    batch,
+                    s.fan_in,
+                    s.fan_out,
+                    1.0,
+                    &ws.g_cur,
+                    w,
+                    0.0,
+                    &mut ws.g_prev,
+                )?;
+                for ((d, &z), &act) in ws.g_prev.iter_mut().zip(&cache.pre[l - 1]).zip(a) {
+                    *d *= act_derivative(mlp.activation, z, act);
+                }
+                core::mem::swap(&mut ws.g_cur, &mut ws.g_prev);
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole DP-SGD gradient of an MLP with ONE backward pass: ghost norms from the forward
+    /// cache ([`mlp_ghost_sq_norms`]), clip factors, then the backward pass seeded with the scaled
+    /// per-sample output gradients `f_i dl_i/d out` (the per-sample gradient is linear in it), so
+    /// `grads = (sum_i f_i grad_i + z C xi) / m`. `d_out` holds PER-SAMPLE loss gradients.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mlp_dp_step(
+        mlp: &Mlp,
+        cache: &mut MlpCache,
+        d_out: &[f32],
+        clip: f32,
+        z: f32,
+        expected_batch: f32,
+        policy: NanPolicy,
+        key: &NoiseKey,
+        ws: &mut GhostWorkspace,
+        grads: &mut [f32],
+    ) -> Result<ClipStats> {
+        crate::privacy::dpsgd::check_noise(z as f64)?;
+        crate::privacy::dpsgd::check_expected_batch(expected_batch as f64)?;
+        mlp_ghost_sq_norms(mlp, cache, d_out, ws)?;
+        let batch = cache.batch;
+        ws.factors.resize(batch, 0.0);
+        let stats = factors_from_sq_norms(&ws.sq_norms, clip, policy, &mut ws.factors)?;
+        let k = mlp.output_dim();
+        ws.scaled.resize(batch * k, 0.0);
+        for ((dst, src), &f) in ws
+            .scaled
+            .chunks_exact_mut(k)
+            .zip(d_out.chunks_exact(k))
+            .zip(&ws.factors)
+        {
+            if f == 0.0 {
+                dst.fill(0.0);
+            } else {
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = f * v);
+            }
+        }
+        mlp.backward(cache, &ws.scaled, grads)?;
+        if z > 0.0 {
+            crate::rng::bulk::add_normal_f32(key, z * clip, grads);
+        }
+        let inv = 1.0 / expected_batch;
+        grads.iter_mut().for_each(|v| *v *= inv);
+        Ok(stats)
     }
 
     /// DP-SGD gradient of an MLP from a cache after `forward` and `backward`, where the backward
@@ -174,7 +299,7 @@ mod mlp_dp {
 }
 
 #[cfg(feature = "alloc")]
-pub use mlp_dp::{mlp_dp_gradient, GhostWorkspace};
+pub use mlp_dp::{mlp_dp_gradient, mlp_dp_step, mlp_ghost_sq_norms, GhostWorkspace};
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {

@@ -8,7 +8,7 @@
 //! | [`clip_and_sum`], [`clip_and_sum_groups`] | per-sample clipping (flat / per group), NaN policy |
 //! | [`dp_sgd_step`], [`dp_sgd_step_groups`] | one DP-SGD step on slices (Abadi et al. 2016) |
 //! | [`dp_sgd_step_backend`] | the same on a [`crate::Backend`] (`clip_rows_and_sum`, `add_normal`) |
-//! | [`linear_sq_norms`], [`mlp_dp_gradient`] | ghost norms / clipped sums of dense layers |
+//! | [`linear_sq_norms`], [`mlp_dp_step`], [`mlp_dp_gradient`] | ghost norms / clipped sums of dense layers (one backward pass) |
 //! | [`Sampling`], [`poisson_sample`], [`fixed_size_sample`] | batch sampling, told to the accountant |
 //! | [`PrivacyEngine`] | sampling + step + ledger, refuses to overspend |
 //! | [`effective_noise_multiplier`] | heteroscedastic per-group noise -> ledger z |
@@ -36,7 +36,7 @@ pub use dpsgd::{dp_sgd_step, dp_sgd_step_groups};
 pub use engine::PrivacyEngine;
 pub use ghost::linear_sq_norms;
 #[cfg(feature = "alloc")]
-pub use ghost::{mlp_dp_gradient, GhostWorkspace};
+pub use ghost::{mlp_dp_gradient, mlp_dp_step, mlp_ghost_sq_norms, GhostWorkspace};
 pub use groups::effective_noise_multiplier;
 pub use guard::BudgetGuard;
 pub use sampling::{fixed_size_sample, poisson_sample, Sampling};
