@@ -93,14 +93,12 @@ fn mlp_steps(c: &mut Criterion) {
                 .to_vec();
             softmax_cross_entropy(&logits, &s.y, 10, &mut s.d).expect("loss");
             s.d.iter_mut().for_each(|v| *v *= BATCH as f32);
-            s.mlp
-                .backward(&mut s.cache, &s.d, &mut s.grads)
-                .expect("bwd");
             let key = NoiseKey::new(3, 0).advanced(t * 1_000_000);
             t += 1;
-            mlp_dp_gradient(
+            mlp_dp_step(
                 &s.mlp,
-                &s.cache,
+                &mut s.cache,
+                &s.d,
                 1.0,
                 1.0,
                 BATCH as f32,
