@@ -73,15 +73,28 @@ pub fn run(cmd: &DpCommand) -> Result<()> {
             }
             let imp = epsilon_for(q, sigma, steps, delta, grid)?;
             let cla = epsilon_for_with(q, sigma, steps, delta, grid, Conversion::Classic)?;
-            warn_edge(imp.order);
+            if imp.value > 0.0 && imp.value.is_finite() {
+                warn_edge(imp.order);
+            }
+            if !imp.value.is_finite() {
+                eprintln!("warning: epsilon is infinite (sigma = 0 gives no privacy)");
+            }
+            // JSON has no infinity: infinite values are written as the string "inf".
+            let num = |x: f64| {
+                if x.is_finite() {
+                    serde_json::json!(x)
+                } else {
+                    serde_json::json!("inf")
+                }
+            };
             if json {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "epsilon": imp.value,
+                        "epsilon": num(imp.value),
                         "order": imp.order,
                         "conversion": "improved (Balle et al. 2020)",
-                        "epsilon_classic": cla.value,
+                        "epsilon_classic": num(cla.value),
                         "order_classic": cla.order,
                         "q": q, "sigma": sigma, "steps": steps, "delta": delta,
                         "orders": "dp-accounting DEFAULT_RDP_ORDERS (156)",
