@@ -29,8 +29,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// `act(x)`.
     #[inline]
-    fn apply(self, x: f32) -> f32 {
+    pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
             Activation::Tanh => libm::tanhf(x),
@@ -40,7 +41,7 @@ impl Activation {
 
     /// Derivative expressed with the pre-activation `z` and the activation `a = act(z)`.
     #[inline]
-    fn derivative(self, z: f32, a: f32) -> f32 {
+    pub fn derivative(self, z: f32, a: f32) -> f32 {
         match self {
             Activation::Relu => {
                 if z > 0.0 {

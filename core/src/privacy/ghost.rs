@@ -99,21 +99,6 @@ mod mlp_dp {
         g_prev: Vec<f32>,
     }
 
-    /// The derivative of a hidden activation from `z` and `a = act(z)` (as the MLP's backward).
-    fn act_derivative(act: Activation, z: f32, a: f32) -> f32 {
-        match act {
-            Activation::Relu => {
-                if z > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Activation::Tanh => 1.0 - a * a,
-            Activation::Identity => 1.0,
-        }
-    }
-
     /// Per-sample squared gradient norms of the whole MLP from a FORWARD cache and per-sample
     /// output gradients `d_out` (`batch x output_dim`), into `ws.sq_norms`: the output gradients are
     /// propagated down (`G_{l-1} = (G_l W_l) * act'`) without any weight-gradient gemm.
@@ -168,7 +153,7 @@ mod mlp_dp {
                     &mut ws.g_prev,
                 )?;
                 for ((d, &z), &act) in ws.g_prev.iter_mut().zip(&cache.pre[l - 1]).zip(a) {
-                    *d *= act_derivative(mlp.activation, z, act);
+                    *d *= mlp.activation.derivative(z, act);
                 }
                 core::mem::swap(&mut ws.g_cur, &mut ws.g_prev);
             }
