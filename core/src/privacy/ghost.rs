@@ -84,7 +84,7 @@ mod mlp_dp {
 
     use super::*;
     use crate::backend::{gemm_slices, Transpose};
-    use crate::models::mlp::{Activation, Mlp, MlpCache};
+    use crate::models::mlp::{Mlp, MlpCache};
     use crate::rng::NoiseKey;
 
     /// Workspace of [`mlp_dp_gradient`] (allocated once per run, reused every step).
