@@ -42,9 +42,15 @@ pub fn check_patch(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<()> 
     Ok(())
 }
 
+/// `sum |a_k - b_k|` of two equal-length rows, accumulated in `u32` lanes (a patch row holds at
+/// most `p C` terms of at most 255, so `u32` cannot overflow for rows shorter than 16 M samples).
 #[inline]
-fn ad(a: u8, b: u8) -> u64 {
-    a.abs_diff(b) as u64
+fn row_ad(a: &[u8], b: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    for (ca, cb) in a.chunks(1 << 20).zip(b.chunks(1 << 20)) {
+        acc += ca.iter().zip(cb).map(|(&x, &y)| x.abs_diff(y) as u32).sum::<u32>() as u64;
+    }
+    acc
 }
 
 /// Directional sums of the `p x p` patch with top-left `(y, x)` of `img`.
@@ -52,15 +58,16 @@ pub fn patch_score(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<Dire
     check_patch(img, y, x, p)?;
     let c = img.channels();
     let mut s = DirectionalScore::default();
+    let w = p * c;
     for i in y..y + p {
-        let r0 = &img.row(i)[x * c..(x + p) * c];
+        let r0 = &img.row(i)[x * c..x * c + w];
         // Horizontal: element k and k + c within the patch row.
-        s.horizontal += r0.iter().zip(&r0[c..]).map(|(&a, &b)| ad(a, b)).sum::<u64>();
+        s.horizontal += row_ad(&r0[..w - c], &r0[c..]);
         if i + 1 < y + p {
-            let r1 = &img.row(i + 1)[x * c..(x + p) * c];
-            s.vertical += r0.iter().zip(r1).map(|(&a, &b)| ad(a, b)).sum::<u64>();
-            s.diagonal += r0.iter().zip(&r1[c..]).map(|(&a, &b)| ad(a, b)).sum::<u64>();
-            s.anti_diagonal += r1.iter().zip(&r0[c..]).map(|(&a, &b)| ad(a, b)).sum::<u64>();
+            let r1 = &img.row(i + 1)[x * c..x * c + w];
+            s.vertical += row_ad(r0, r1);
+            s.diagonal += row_ad(&r0[..w - c], &r1[c..]);
+            s.anti_diagonal += row_ad(&r1[..w - c], &r0[c..]);
         }
     }
     Ok(s)
