@@ -14,15 +14,17 @@
 //! `Im x[0..n]` are two independent fGn paths. fBM on `[0, T]`: scale by `(T/n)^H`, cumulative sum,
 //! `X_0 = 0` (n + 1 points, like `fbm`).
 //! FFT: our `no_std` radix-2 transform ([`super::fft`]); the eigenvalues and twiddles are computed
-//! once per `(n, H)` when the sampler is built (the cache), so a path costs `2M` normals and one
-//! length-`M` complex FFT (`O(M log M)`), shared by two paths.
+//! once per `(n, H)` when the sampler is built (the cache), stored in bit-reversed order so the
+//! white-noise input is written straight into the transform's bit-reversed input positions (the
+//! permutation pass is skipped); a pair of paths costs `2M` normals and one length-`M` complex FFT
+//! (`O(M log M)`).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use rand_core::Rng;
 
-use super::fft::Fft;
+use super::fft::{bit_reverse, Fft};
 use crate::error::{check, Error, Result};
 use crate::rng::seq;
 
@@ -65,8 +67,12 @@ impl DaviesHarte {
             *r = fgn_autocov(h, if k <= m_half { k } else { m - k });
         }
         fft.forward(&mut re, &mut im)?;
+        // Stored in bit-reversed order: sampling writes the white-noise input of the transform
+        // straight into bit-reversed positions and skips the permutation pass.
+        let bits = m.trailing_zeros();
         let mut sqrt_lam = vec![0.0; m];
-        for (s, &l) in sqrt_lam.iter_mut().zip(&re) {
+        for (j, s) in sqrt_lam.iter_mut().enumerate() {
+            let l = re[bit_reverse(j, bits)];
             if l < -1e-10 {
                 return Err(Error::Numerical("circulant embedding is not positive semi-definite"));
             }
@@ -100,10 +106,16 @@ impl DaviesHarte {
         self.sqrt_lam.len()
     }
 
-    /// The embedding eigenvalues `lambda_k` (recomputed from the cache).
+    /// The embedding eigenvalues `lambda_k`, natural order (recomputed from the cache).
     pub fn eigenvalues(&self) -> Vec<f64> {
-        let m = self.sqrt_lam.len() as f64;
-        self.sqrt_lam.iter().map(|s| s * s * m).collect()
+        let m = self.sqrt_lam.len();
+        let bits = m.trailing_zeros();
+        (0..m)
+            .map(|k| {
+                let s = self.sqrt_lam[bit_reverse(k, bits)];
+                s * s * m as f64
+            })
+            .collect()
     }
 
     /// Two independent unit-step fGn paths of length `n` into `a`, `b`.
@@ -114,7 +126,7 @@ impl DaviesHarte {
             *r = s * seq::normal(rng);
             *i = s * seq::normal(rng);
         }
-        self.fft.forward(&mut self.re, &mut self.im)?;
+        self.fft.forward_bitrev_input(&mut self.re, &mut self.im)?;
         a.copy_from_slice(&self.re[..self.n]);
         b.copy_from_slice(&self.im[..self.n]);
         Ok(())
