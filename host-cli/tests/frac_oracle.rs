@@ -10,12 +10,19 @@ use noisekit::fractional::{gamma_grid, omega_optimal, Kind, Normalisation};
 use serde_json::Value;
 
 fn oracle() -> Value {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/oracle/fractional_mafbm.json");
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/oracle/fractional_mafbm.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 fn vec(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn assert_close(got: &[f64], want: &[f64], rel: f64, what: &str) {
@@ -32,7 +39,11 @@ fn weights_and_errors_match_numpy() {
     assert!(o["source"].as_str().unwrap().contains("scipy"));
     for c in o["weights"].as_array().unwrap() {
         let k = c["k"].as_u64().unwrap() as usize;
-        let (gm, h, t) = (c["gamma_max"].as_f64().unwrap(), c["h"].as_f64().unwrap(), c["t"].as_f64().unwrap());
+        let (gm, h, t) = (
+            c["gamma_max"].as_f64().unwrap(),
+            c["h"].as_f64().unwrap(),
+            c["t"].as_f64().unwrap(),
+        );
         let mut g = vec![0.0; k];
         gamma_grid(gm, 0, &mut g).unwrap();
         assert_close(&g, &vec(&c["gamma"]), 1e-14, "gamma");
@@ -44,8 +55,18 @@ fn weights_and_errors_match_numpy() {
         let jc = objective_ratio(&g, &w, h, t, Kind::TypeI, Normalisation::Standard).unwrap();
         assert_close(&[jc], &[c["j_over_c"].as_f64().unwrap()], 1e-6, "J/c");
         let e = cov_error(&g, &w, Kind::TypeI, Normalisation::Standard, h, t, 50).unwrap();
-        assert_close(&[e.rel_frob], &[c["rel_frob"].as_f64().unwrap()], 1e-8, "relFrob");
-        assert_close(&[e.max_abs], &[c["max_abs"].as_f64().unwrap()], 1e-8, "maxAbs");
+        assert_close(
+            &[e.rel_frob],
+            &[c["rel_frob"].as_f64().unwrap()],
+            1e-8,
+            "relFrob",
+        );
+        assert_close(
+            &[e.max_abs],
+            &[c["max_abs"].as_f64().unwrap()],
+            1e-8,
+            "maxAbs",
+        );
         omega_optimal(&g, h, t, Kind::TypeII, Normalisation::Paper, &mut w).unwrap();
         // Type II: cond(A) = 8.2e6 for K = 5, gm 20 and the oracle forms exp(x) - 1 where we use
         // expm1 (A differs by 5e-15), which moves the weights by 2e-8 relative: tolerance 1e-7.
@@ -58,12 +79,25 @@ fn special_functions_match_scipy_and_mpmath() {
     let o = oracle();
     for c in o["incomplete_gamma"].as_array().unwrap() {
         let (a, z) = (c["a"].as_f64().unwrap(), c["z"].as_f64().unwrap());
-        assert_close(&[gamma_p(a, z).unwrap()], &[c["p"].as_f64().unwrap()], 1e-12, "P");
+        assert_close(
+            &[gamma_p(a, z).unwrap()],
+            &[c["p"].as_f64().unwrap()],
+            1e-12,
+            "P",
+        );
         let q = c["q"].as_f64().unwrap();
         if q > 1e-300 {
-            assert!((gamma_q(a, z).unwrap() - q).abs() <= 1e-12 * q.max(1e-300) + 1e-300, "Q({a},{z})");
+            assert!(
+                (gamma_q(a, z).unwrap() - q).abs() <= 1e-12 * q.max(1e-300) + 1e-300,
+                "Q({a},{z})"
+            );
         }
-        assert_close(&[qez(a, z).unwrap()], &[c["qez"].as_f64().unwrap()], 1e-12, "qez");
+        assert_close(
+            &[qez(a, z).unwrap()],
+            &[c["qez"].as_f64().unwrap()],
+            1e-12,
+            "qez",
+        );
     }
     for (h, v) in o["v_h"].as_object().unwrap() {
         let h: f64 = h.parse().unwrap();
@@ -75,7 +109,12 @@ fn special_functions_match_scipy_and_mpmath() {
 fn exact_fbm_factors_match_numpy() {
     let o = oracle();
     let dh = DaviesHarte::new(8, 0.7, 1.0).unwrap();
-    assert_close(&dh.eigenvalues(), &vec(&o["davies_harte"]["eigenvalues"]), 1e-12, "DH eigenvalues");
+    assert_close(
+        &dh.eigenvalues(),
+        &vec(&o["davies_harte"]["eigenvalues"]),
+        1e-12,
+        "DH eigenvalues",
+    );
     let ch = FbmCholesky::new(6, 0.35, 2.0).unwrap();
     let l = o["cholesky"]["l"].as_array().unwrap();
     for (i, row) in l.iter().enumerate() {

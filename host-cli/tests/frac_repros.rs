@@ -20,7 +20,13 @@ fn run_repro(name: &str, seed: &str) {
     }
     let svgs = std::fs::read_dir(&d)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
         .count();
     assert!(svgs >= 1, "{name}: no plot written");
 }

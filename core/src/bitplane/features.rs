@@ -17,8 +17,9 @@ use crate::error::Result;
 pub const N_FEATURES: usize = 10;
 
 /// Names of the features, in order.
-pub const FEATURE_NAMES: [&str; N_FEATURES] =
-    ["h1", "v1", "d1", "a1", "h2", "v2", "h1/h2", "v1/v2", "eq_h", "eq_v"];
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "h1", "v1", "d1", "a1", "h2", "v2", "h1/h2", "v1/v2", "eq_h", "eq_v",
+];
 
 /// The 10 features of the `p x p` patch at `(y, x)` of the noisy image `img`.
 pub fn patch_features(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<[f64; N_FEATURES]> {
@@ -36,7 +37,11 @@ pub fn patch_features(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<[
         n[0] += ((p - 1) * c) as u64;
         n[6] += ((p - 1) * c) as u64;
         if p > 2 {
-            s[4] += r0.iter().zip(&r0[2 * c..]).map(|(&a, &b)| a.abs_diff(b) as u64).sum::<u64>();
+            s[4] += r0
+                .iter()
+                .zip(&r0[2 * c..])
+                .map(|(&a, &b)| a.abs_diff(b) as u64)
+                .sum::<u64>();
             n[4] += ((p - 2) * c) as u64;
         }
         if i + 1 < y + p {
@@ -47,18 +52,36 @@ pub fn patch_features(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<[
             }
             n[1] += (p * c) as u64;
             n[7] += (p * c) as u64;
-            s[2] += r0.iter().zip(&r1[c..]).map(|(&a, &b)| a.abs_diff(b) as u64).sum::<u64>();
-            s[3] += r1.iter().zip(&r0[c..]).map(|(&a, &b)| a.abs_diff(b) as u64).sum::<u64>();
+            s[2] += r0
+                .iter()
+                .zip(&r1[c..])
+                .map(|(&a, &b)| a.abs_diff(b) as u64)
+                .sum::<u64>();
+            s[3] += r1
+                .iter()
+                .zip(&r0[c..])
+                .map(|(&a, &b)| a.abs_diff(b) as u64)
+                .sum::<u64>();
             n[2] += ((p - 1) * c) as u64;
             n[3] += ((p - 1) * c) as u64;
         }
         if i + 2 < y + p {
             let r2 = &img.row(i + 2)[x * c..(x + p) * c];
-            s[5] += r0.iter().zip(r2).map(|(&a, &b)| a.abs_diff(b) as u64).sum::<u64>();
+            s[5] += r0
+                .iter()
+                .zip(r2)
+                .map(|(&a, &b)| a.abs_diff(b) as u64)
+                .sum::<u64>();
             n[5] += (p * c) as u64;
         }
     }
-    let mean = |k: usize| if n[k] == 0 { 0.0 } else { s[k] as f64 / n[k] as f64 };
+    let mean = |k: usize| {
+        if n[k] == 0 {
+            0.0
+        } else {
+            s[k] as f64 / n[k] as f64
+        }
+    };
     let (h1, v1, d1, a1, h2, v2) = (
         mean(0) / 255.0,
         mean(1) / 255.0,
@@ -68,7 +91,18 @@ pub fn patch_features(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<[
         mean(5) / 255.0,
     );
     let eps = 1e-6;
-    Ok([h1, v1, d1, a1, h2, v2, h1 / (h2 + eps), v1 / (v2 + eps), mean(6), mean(7)])
+    Ok([
+        h1,
+        v1,
+        d1,
+        a1,
+        h2,
+        v2,
+        h1 / (h2 + eps),
+        v1 / (v2 + eps),
+        mean(6),
+        mean(7),
+    ])
 }
 
 #[cfg(test)]
@@ -106,7 +140,8 @@ mod tests {
         let mut out = [0u8; 200 * 200];
         let img = Image::new(&px, 200, 200, 1).unwrap();
         let mut o = crate::bitplane::image::ImageMut::new(&mut out, 200, 200, 1).unwrap();
-        crate::bitplane::planes::noisy_image(&img, 3, crate::bitplane::BitNorm::default(), &mut o).unwrap();
+        crate::bitplane::planes::noisy_image(&img, 3, crate::bitplane::BitNorm::default(), &mut o)
+            .unwrap();
         let n = Image::new(&out, 200, 200, 1).unwrap();
         let f = patch_features(&n, 0, 0, 200).unwrap();
         // ~8e4 pairs per direction; +-1 as in the spec (about 6 SE).

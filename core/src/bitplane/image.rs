@@ -16,7 +16,11 @@ pub struct Image<'a> {
 
 fn check_shape(len: usize, h: usize, w: usize, c: usize) -> Result<()> {
     if h == 0 || w == 0 {
-        return Err(Error::invalid("image size", 0.0, "H >= 1 and W >= 1 (empty image)"));
+        return Err(Error::invalid(
+            "image size",
+            0.0,
+            "H >= 1 and W >= 1 (empty image)",
+        ));
     }
     if c == 0 {
         return Err(Error::invalid("channels", 0.0, "C >= 1"));
@@ -24,7 +28,11 @@ fn check_shape(len: usize, h: usize, w: usize, c: usize) -> Result<()> {
     let n = h
         .checked_mul(w)
         .and_then(|x| x.checked_mul(c))
-        .ok_or(Error::invalid("image size", h as f64, "H * W * C to fit in memory"))?;
+        .ok_or(Error::invalid(
+            "image size",
+            h as f64,
+            "H * W * C to fit in memory",
+        ))?;
     check::same_len("image buffer", n, len)
 }
 
@@ -58,7 +66,10 @@ impl<'a> Image<'a> {
     /// Pixel `(i, j, ch)`; 0 outside the image.
     #[inline]
     pub fn at(&self, i: usize, j: usize, ch: usize) -> u8 {
-        self.data.get((i * self.w + j) * self.c + ch).copied().unwrap_or(0)
+        self.data
+            .get((i * self.w + j) * self.c + ch)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Row `i` as a slice of `W * C` values (empty outside the image).
@@ -87,7 +98,12 @@ impl<'a> ImageMut<'a> {
 
     /// A read-only view.
     pub fn as_image(&self) -> Image<'_> {
-        Image { data: self.data, h: self.h, w: self.w, c: self.c }
+        Image {
+            data: self.data,
+            h: self.h,
+            w: self.w,
+            c: self.c,
+        }
     }
 
     /// The raw buffer.
@@ -107,9 +123,18 @@ mod tests {
 
     #[test]
     fn shapes_are_checked() {
-        assert!(matches!(Image::new(&[], 0, 3, 1), Err(Error::InvalidParam { .. })));
-        assert!(matches!(Image::new(&[1, 2, 3], 1, 2, 1), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(Image::new(&[1], 1, 1, 0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            Image::new(&[], 0, 3, 1),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            Image::new(&[1, 2, 3], 1, 2, 1),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            Image::new(&[1], 1, 1, 0),
+            Err(Error::InvalidParam { .. })
+        ));
         let img = Image::new(&[1, 2, 3, 4, 5, 6], 1, 2, 3).unwrap();
         assert_eq!(img.at(0, 1, 2), 6);
         assert_eq!(img.at(5, 1, 2), 0);

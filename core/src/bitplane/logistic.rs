@@ -74,7 +74,13 @@ impl LogisticHead {
         };
         for j in 0..d {
             let m = x.iter().skip(j).step_by(d).sum::<f64>() / n as f64;
-            let v = x.iter().skip(j).step_by(d).map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
+            let v = x
+                .iter()
+                .skip(j)
+                .step_by(d)
+                .map(|v| (v - m) * (v - m))
+                .sum::<f64>()
+                / n as f64;
             head.mean[j] = m;
             head.std[j] = libm::sqrt(v);
             head.keep[j] = head.std[j] > 1e-12 * (1.0 + m.abs());
@@ -98,7 +104,13 @@ impl LogisticHead {
             let mut g = SVector::<f64, M>::zeros();
             let mut hm = SMatrix::<f64, M, M>::identity();
             for j in 0..=d {
-                hm[(j, j)] = if j < d && head.keep[j] { 1.0 / c } else if j == d { 1e-10 } else { 1.0 };
+                hm[(j, j)] = if j < d && head.keep[j] {
+                    1.0 / c
+                } else if j == d {
+                    1e-10
+                } else {
+                    1.0
+                };
             }
             let mut zi = [0.0; M];
             for (row, &yi) in x.chunks_exact(d).zip(y) {
@@ -183,12 +195,17 @@ mod tests {
     fn matches_sklearn_on_a_small_problem() {
         // scikit-learn LogisticRegression(C=1) on StandardScaler features of X, y below
         // (fixtures/oracle/fractional_logistic.py / .json).
-        let x = [0.5, 1.0, 1.5, -0.3, 2.0, 0.7, -1.0, 0.1, 0.3, 0.9, 2.5, -0.5, -0.2, 0.4, 1.2, 1.1];
+        let x = [
+            0.5, 1.0, 1.5, -0.3, 2.0, 0.7, -1.0, 0.1, 0.3, 0.9, 2.5, -0.5, -0.2, 0.4, 1.2, 1.1,
+        ];
         let y = [false, true, true, false, false, true, false, true];
         let h = LogisticHead::fit(&x, 2, &y, 1.0).unwrap();
         let (w, b) = h.weights();
         let want_w = [ORACLE_W0, ORACLE_W1];
-        assert!((w[0] - want_w[0]).abs() < 1e-6 && (w[1] - want_w[1]).abs() < 1e-6, "{w:?}");
+        assert!(
+            (w[0] - want_w[0]).abs() < 1e-6 && (w[1] - want_w[1]).abs() < 1e-6,
+            "{w:?}"
+        );
         assert!((b - ORACLE_B).abs() < 1e-6, "{b}");
     }
 
@@ -208,12 +225,30 @@ mod tests {
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(LogisticHead::fit(&[1.0, 2.0], 1, &[true, true], 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(LogisticHead::fit(&[1.0, 2.0], 1, &[true], 1.0), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(LogisticHead::fit(&[1.0, 2.0], 1, &[true, false], 0.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(LogisticHead::fit(&[1.0, f64::NAN], 1, &[true, false], 1.0), Err(Error::NonFinite { .. })));
-        assert!(matches!(LogisticHead::fit(&[], 0, &[], 1.0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            LogisticHead::fit(&[1.0, 2.0], 1, &[true, true], 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            LogisticHead::fit(&[1.0, 2.0], 1, &[true], 1.0),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            LogisticHead::fit(&[1.0, 2.0], 1, &[true, false], 0.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            LogisticHead::fit(&[1.0, f64::NAN], 1, &[true, false], 1.0),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            LogisticHead::fit(&[], 0, &[], 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
         let h = LogisticHead::fit(&[1.0, 2.0], 1, &[true, false], 1.0).unwrap();
-        assert!(matches!(h.predict_proba(&[1.0, 2.0]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            h.predict_proba(&[1.0, 2.0]),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

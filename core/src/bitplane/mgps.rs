@@ -75,7 +75,11 @@ pub fn mgps<R: Rng + ?Sized>(
     check::nonzero("patch", p)?;
     let (h, w) = (noisy.height(), noisy.width());
     if p > h.min(w) {
-        return Err(Error::invalid("patch", p as f64, "<= min(H, W) of the image"));
+        return Err(Error::invalid(
+            "patch",
+            p as f64,
+            "<= min(H, W) of the image",
+        ));
     }
     let mut best: Option<Selection> = None;
     let mut consider = |y: usize, x: usize| -> Result<bool> {
@@ -134,12 +138,43 @@ mod tests {
         assert_eq!(&out[..8], &[0, 180, 72, 252, 144, 36, 216, 108]);
         let n = Image::new(&out, 8, 8, 1).unwrap();
         let s = |y, x| patch_score(&n, y, x, 4).unwrap().total();
-        assert_eq!((s(0, 0), s(0, 4), s(4, 0), s(4, 4)), (4680, 3960, 4680, 3960));
+        assert_eq!(
+            (s(0, 0), s(0, 4), s(4, 0), s(4, 4)),
+            (4680, 3960, 4680, 3960)
+        );
         let mut rng = crate::rng::default_rng(0);
-        let sel = mgps(&n, 4, Strategy::Grid { stride: 4 }, PatchMode::Max, &mut rng).unwrap();
-        assert_eq!(sel, Selection { y: 0, x: 0, score: 4680 });
-        let sel = mgps(&n, 4, Strategy::Grid { stride: 4 }, PatchMode::Min, &mut rng).unwrap();
-        assert_eq!(sel, Selection { y: 0, x: 4, score: 3960 });
+        let sel = mgps(
+            &n,
+            4,
+            Strategy::Grid { stride: 4 },
+            PatchMode::Max,
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(
+            sel,
+            Selection {
+                y: 0,
+                x: 0,
+                score: 4680
+            }
+        );
+        let sel = mgps(
+            &n,
+            4,
+            Strategy::Grid { stride: 4 },
+            PatchMode::Min,
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(
+            sel,
+            Selection {
+                y: 0,
+                x: 4,
+                score: 3960
+            }
+        );
     }
 
     #[test]
@@ -147,7 +182,14 @@ mod tests {
         let px: [u8; 400] = core::array::from_fn(|k| ((k * 7919 + k / 20 * 31) % 251) as u8);
         let img = Image::new(&px, 20, 20, 1).unwrap();
         let mut rng = crate::rng::default_rng(3);
-        let sel = mgps(&img, 5, Strategy::RandomCrops { n: 16 }, PatchMode::Max, &mut rng).unwrap();
+        let sel = mgps(
+            &img,
+            5,
+            Strategy::RandomCrops { n: 16 },
+            PatchMode::Max,
+            &mut rng,
+        )
+        .unwrap();
         // Replay the same crops: the selection is >= every candidate.
         let mut rng = crate::rng::default_rng(3);
         for _ in 0..16 {
@@ -165,11 +207,23 @@ mod tests {
         let img = Image::new(&px, 4, 4, 1).unwrap();
         let mut rng = crate::rng::default_rng(0);
         let g = Strategy::Grid { stride: 1 };
-        assert!(matches!(mgps(&img, 5, g, PatchMode::Max, &mut rng), Err(Error::InvalidParam { .. })));
-        assert!(matches!(mgps(&img, 0, g, PatchMode::Max, &mut rng), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            mgps(&img, 5, g, PatchMode::Max, &mut rng),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            mgps(&img, 0, g, PatchMode::Max, &mut rng),
+            Err(Error::InvalidParam { .. })
+        ));
         let r = Strategy::RandomCrops { n: 0 };
-        assert!(matches!(mgps(&img, 2, r, PatchMode::Max, &mut rng), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            mgps(&img, 2, r, PatchMode::Max, &mut rng),
+            Err(Error::InvalidParam { .. })
+        ));
         let g0 = Strategy::Grid { stride: 0 };
-        assert!(matches!(mgps(&img, 2, g0, PatchMode::Max, &mut rng), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            mgps(&img, 2, g0, PatchMode::Max, &mut rng),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 }

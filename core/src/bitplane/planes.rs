@@ -11,6 +11,7 @@
 //! - `ScalingMinMax`: `round(255 (z - min) / (max - min))` over the image, all zeros if flat;
 //! - `Threshold { tau }`: `255` if `z > tau` else 0 (`tau = 0`: any low bit set, the code's rule; the
 //!   `bit_patch.py` thresholding branch is an unfinished placeholder and is not copied).
+//!
 //! Cost: `O(H W C)` single pass, no allocation.
 
 use super::image::{Image, ImageMut};
@@ -72,7 +73,12 @@ pub fn low_bits(img: &Image<'_>, n_low: u32, out: &mut [u8]) -> Result<()> {
 
 /// The normalised noisy image of `img` (`n_low` low planes, normalisation `norm`) into `out`
 /// (same shape).
-pub fn noisy_image(img: &Image<'_>, n_low: u32, norm: BitNorm, out: &mut ImageMut<'_>) -> Result<()> {
+pub fn noisy_image(
+    img: &Image<'_>,
+    n_low: u32,
+    norm: BitNorm,
+    out: &mut ImageMut<'_>,
+) -> Result<()> {
     let m = mask(n_low)?;
     let (h, w, c) = out.shape();
     if (h, w, c) != (img.height(), img.width(), img.channels()) {
@@ -147,8 +153,14 @@ mod tests {
         low_bits(&img, 3, &mut z).unwrap();
         assert_eq!(z, [5, 0, 7, 0, 7, 1]);
         assert_eq!(run(&px, BitNorm::default()), [180, 0, 252, 0, 252, 36]);
-        assert_eq!(run(&px, BitNorm::Threshold { tau: 0 }), [255, 0, 255, 0, 255, 255]);
-        assert_eq!(run(&px, BitNorm::Scaling { exact_255: true }), [182, 0, 255, 0, 255, 36]);
+        assert_eq!(
+            run(&px, BitNorm::Threshold { tau: 0 }),
+            [255, 0, 255, 0, 255, 255]
+        );
+        assert_eq!(
+            run(&px, BitNorm::Scaling { exact_255: true }),
+            [182, 0, 255, 0, 255, 36]
+        );
         // 173 = 0b1010_1101: planes 0..2 = 1, 0, 1.
         let mut p = [0u8; 6];
         for (k, want) in [(0, 1), (1, 0), (2, 1), (7, 1), (6, 0)] {
@@ -172,14 +184,20 @@ mod tests {
         assert!(acc.iter().zip(&px).all(|(a, &b)| *a == b as u16));
         // z = [0, 1, 4, 1, 6, 5]: min 0, max 6 -> 255 z / 6 rounded.
         assert_eq!(run(&px, BitNorm::ScalingMinMax), [0, 43, 170, 43, 255, 213]);
-        assert_eq!(run(&[8, 16, 24, 32, 40, 48], BitNorm::ScalingMinMax), [0; 6]);
+        assert_eq!(
+            run(&[8, 16, 24, 32, 40, 48], BitNorm::ScalingMinMax),
+            [0; 6]
+        );
     }
 
     #[test]
     fn invariant_to_adding_multiples_of_8() {
         let px = [3u8, 17, 90, 120, 200, 33];
         let shifted: [u8; 6] = core::array::from_fn(|i| px[i] + 48);
-        assert_eq!(run(&px, BitNorm::default()), run(&shifted, BitNorm::default()));
+        assert_eq!(
+            run(&px, BitNorm::default()),
+            run(&shifted, BitNorm::default())
+        );
     }
 
     #[test]
@@ -187,11 +205,26 @@ mod tests {
         let px = [1u8; 4];
         let img = Image::new(&px, 2, 2, 1).unwrap();
         let mut out = [0u8; 4];
-        assert!(matches!(low_bits(&img, 0, &mut out), Err(Error::InvalidParam { .. })));
-        assert!(matches!(low_bits(&img, 9, &mut out), Err(Error::InvalidParam { .. })));
-        assert!(matches!(bit_plane(&img, 8, &mut out), Err(Error::InvalidParam { .. })));
-        assert!(matches!(low_bits(&img, 3, &mut out[..3]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            low_bits(&img, 0, &mut out),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            low_bits(&img, 9, &mut out),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            bit_plane(&img, 8, &mut out),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            low_bits(&img, 3, &mut out[..3]),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let mut o = ImageMut::new(&mut out, 1, 4, 1).unwrap();
-        assert!(matches!(noisy_image(&img, 3, BitNorm::default(), &mut o), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            noisy_image(&img, 3, BitNorm::default(), &mut o),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

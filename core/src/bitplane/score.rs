@@ -34,10 +34,18 @@ impl DirectionalScore {
 pub fn check_patch(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<()> {
     check::nonzero("patch", p)?;
     if p > img.height().min(img.width()) {
-        return Err(Error::invalid("patch", p as f64, "<= min(H, W) of the image"));
+        return Err(Error::invalid(
+            "patch",
+            p as f64,
+            "<= min(H, W) of the image",
+        ));
     }
     if y + p > img.height() || x + p > img.width() {
-        return Err(Error::invalid("patch position", y.max(x) as f64, "patch inside the image"));
+        return Err(Error::invalid(
+            "patch position",
+            y.max(x) as f64,
+            "patch inside the image",
+        ));
     }
     Ok(())
 }
@@ -48,7 +56,11 @@ pub fn check_patch(img: &Image<'_>, y: usize, x: usize, p: usize) -> Result<()> 
 fn row_ad(a: &[u8], b: &[u8]) -> u64 {
     let mut acc = 0u64;
     for (ca, cb) in a.chunks(1 << 20).zip(b.chunks(1 << 20)) {
-        acc += ca.iter().zip(cb).map(|(&x, &y)| x.abs_diff(y) as u32).sum::<u32>() as u64;
+        acc += ca
+            .iter()
+            .zip(cb)
+            .map(|(&x, &y)| x.abs_diff(y) as u32)
+            .sum::<u32>() as u64;
     }
     acc
 }
@@ -82,14 +94,18 @@ mod tests {
         let px = [0u8, 36, 72, 252, 0, 108, 36, 36, 36];
         let img = Image::new(&px, 3, 3, 1).unwrap();
         let s = patch_score(&img, 0, 0, 3).unwrap();
-        assert_eq!((s.horizontal, s.vertical, s.diagonal, s.anti_diagonal), (432, 648, 324, 396));
+        assert_eq!(
+            (s.horizontal, s.vertical, s.diagonal, s.anti_diagonal),
+            (432, 648, 324, 396)
+        );
         assert_eq!(s.total(), 1800);
     }
 
     #[test]
     fn checkerboards_and_bound() {
         let p = 32;
-        let one: [u8; 32 * 32] = core::array::from_fn(|k| if (k / p + k % p) % 2 == 1 { 252 } else { 0 });
+        let one: [u8; 32 * 32] =
+            core::array::from_fn(|k| if (k / p + k % p) % 2 == 1 { 252 } else { 0 });
         let img = Image::new(&one, p, p, 1).unwrap();
         assert_eq!(patch_score(&img, 0, 0, p).unwrap().total(), 499_968);
         let three: [u8; 32 * 32 * 3] = core::array::from_fn(|k| one[k / 3]);
@@ -110,7 +126,11 @@ mod tests {
         let px: [u8; 49] = core::array::from_fn(|k| ((k * 97 + 13) % 8) as u8 * 36);
         let tr: [u8; 49] = core::array::from_fn(|k| px[(k % n) * n + k / n]);
         let rot: [u8; 49] = core::array::from_fn(|k| px[48 - k]);
-        let s = |d: &[u8]| patch_score(&Image::new(d, n, n, 1).unwrap(), 0, 0, n).unwrap().total();
+        let s = |d: &[u8]| {
+            patch_score(&Image::new(d, n, n, 1).unwrap(), 0, 0, n)
+                .unwrap()
+                .total()
+        };
         assert_eq!(s(&px), s(&tr));
         assert_eq!(s(&px), s(&rot));
     }
@@ -119,8 +139,17 @@ mod tests {
     fn bad_patches_are_typed() {
         let px = [0u8; 16];
         let img = Image::new(&px, 4, 4, 1).unwrap();
-        assert!(matches!(patch_score(&img, 0, 0, 0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(patch_score(&img, 0, 0, 5), Err(Error::InvalidParam { .. })));
-        assert!(matches!(patch_score(&img, 2, 0, 3), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            patch_score(&img, 0, 0, 0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            patch_score(&img, 0, 0, 5),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            patch_score(&img, 2, 0, 3),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 }

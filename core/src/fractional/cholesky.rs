@@ -31,15 +31,21 @@ impl FbmCholesky {
     pub fn new(n: usize, h: f64, t: f64) -> Result<Self> {
         check::nonzero("n", n)?;
         if n > MAX_N {
-            return Err(Error::invalid("n", n as f64, "<= 4096 for the Cholesky sampler (use Davies-Harte)"));
+            return Err(Error::invalid(
+                "n",
+                n as f64,
+                "<= 4096 for the Cholesky sampler (use Davies-Harte)",
+            ));
         }
         check::open("H", h, 0.0, 1.0, "in (0, 1)")?;
         check::positive("T", t)?;
         let dt = t / n as f64;
-        let r = DMatrix::from_fn(n, n, |i, j| fbm_cov(h, (i + 1) as f64 * dt, (j + 1) as f64 * dt));
-        let ch = r
-            .cholesky()
-            .ok_or(Error::Numerical("fBM covariance is not numerically positive definite"))?;
+        let r = DMatrix::from_fn(n, n, |i, j| {
+            fbm_cov(h, (i + 1) as f64 * dt, (j + 1) as f64 * dt)
+        });
+        let ch = r.cholesky().ok_or(Error::Numerical(
+            "fBM covariance is not numerically positive definite",
+        ))?;
         Ok(Self { l: ch.unpack(), n })
     }
 
@@ -98,17 +104,35 @@ mod tests {
         }
         let v = acc / n as f64;
         let want = libm::pow(t, 2.0 * h);
-        assert!((v - want).abs() < 5.0 * want * (2.0 / n as f64).sqrt(), "{v} vs {want}");
+        assert!(
+            (v - want).abs() < 5.0 * want * (2.0 / n as f64).sqrt(),
+            "{v} vs {want}"
+        );
     }
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(FbmCholesky::new(0, 0.5, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(FbmCholesky::new(5000, 0.5, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(FbmCholesky::new(4, 1.5, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(FbmCholesky::new(4, 0.5, 0.0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            FbmCholesky::new(0, 0.5, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            FbmCholesky::new(5000, 0.5, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            FbmCholesky::new(4, 1.5, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            FbmCholesky::new(4, 0.5, 0.0),
+            Err(Error::InvalidParam { .. })
+        ));
         let s = FbmCholesky::new(4, 0.5, 1.0).unwrap();
         let mut rng = crate::rng::default_rng(0);
-        assert!(matches!(s.sample(&mut rng, &mut [0.0; 4]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            s.sample(&mut rng, &mut [0.0; 4]),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

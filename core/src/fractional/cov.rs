@@ -55,7 +55,9 @@ pub fn ma_cov(gamma: &[f64], omega: &[f64], kind: Kind, s: f64, t: f64) -> Resul
             for (&gi, &wi) in gamma.iter().zip(omega) {
                 for (&gj, &wj) in gamma.iter().zip(omega) {
                     let sum = gi + gj;
-                    c += wi * wj * libm::exp(-gi * (t - m) - gj * (s - m))
+                    c += wi
+                        * wj
+                        * libm::exp(-gi * (t - m) - gj * (s - m))
                         * (-libm::expm1(-sum * m))
                         / sum;
                 }
@@ -172,19 +174,45 @@ mod tests {
         let want = (-g * (t - s)).exp() * (1.0 - (-2.0 * g * s).exp()) / (2.0 * g);
         let got = ma_cov(&[g], &[1.0], Kind::TypeII, s, t).unwrap();
         assert!(close(got, want, 1e-13));
-        assert!(close(ma_cov(&[g], &[1.0], Kind::TypeII, t, s).unwrap(), want, 1e-13));
+        assert!(close(
+            ma_cov(&[g], &[1.0], Kind::TypeII, t, s).unwrap(),
+            want,
+            1e-13
+        ));
     }
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(ma_cov(&[1.0], &[1.0, 2.0], Kind::TypeI, 0.0, 1.0), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(ma_cov(&[1.0], &[1.0], Kind::TypeI, -1.0, 1.0), Err(Error::InvalidParam { .. })));
         assert!(matches!(
-            cov_error(&[1.0], &[1.0], Kind::TypeI, Normalisation::Standard, 0.5, 1.0, 0),
+            ma_cov(&[1.0], &[1.0, 2.0], Kind::TypeI, 0.0, 1.0),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            ma_cov(&[1.0], &[1.0], Kind::TypeI, -1.0, 1.0),
             Err(Error::InvalidParam { .. })
         ));
         assert!(matches!(
-            cov_error(&[1.0], &[f64::NAN], Kind::TypeI, Normalisation::Standard, 0.5, 1.0, 5),
+            cov_error(
+                &[1.0],
+                &[1.0],
+                Kind::TypeI,
+                Normalisation::Standard,
+                0.5,
+                1.0,
+                0
+            ),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            cov_error(
+                &[1.0],
+                &[f64::NAN],
+                Kind::TypeI,
+                Normalisation::Standard,
+                0.5,
+                1.0,
+                5
+            ),
             Err(Error::NonFinite { .. })
         ));
     }

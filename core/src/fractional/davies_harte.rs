@@ -58,7 +58,11 @@ impl DaviesHarte {
         let m_half = n
             .checked_next_power_of_two()
             .filter(|&m| m <= usize::MAX / 4)
-            .ok_or(Error::invalid("n", n as f64, "small enough for the embedding"))?;
+            .ok_or(Error::invalid(
+                "n",
+                n as f64,
+                "small enough for the embedding",
+            ))?;
         let m = 2 * m_half;
         let fft = Fft::new(m)?;
         let mut re = vec![0.0; m];
@@ -74,7 +78,9 @@ impl DaviesHarte {
         for (j, s) in sqrt_lam.iter_mut().enumerate() {
             let l = re[bit_reverse(j, bits)];
             if l < -1e-10 {
-                return Err(Error::Numerical("circulant embedding is not positive semi-definite"));
+                return Err(Error::Numerical(
+                    "circulant embedding is not positive semi-definite",
+                ));
             }
             *s = libm::sqrt(l.max(0.0) / m as f64);
         }
@@ -119,10 +125,20 @@ impl DaviesHarte {
     }
 
     /// Two independent unit-step fGn paths of length `n` into `a`, `b`.
-    pub fn fgn_pair<R: Rng + ?Sized>(&mut self, rng: &mut R, a: &mut [f64], b: &mut [f64]) -> Result<()> {
+    pub fn fgn_pair<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        a: &mut [f64],
+        b: &mut [f64],
+    ) -> Result<()> {
         check::same_len("DaviesHarte::fgn_pair (a)", self.n, a.len())?;
         check::same_len("DaviesHarte::fgn_pair (b)", self.n, b.len())?;
-        for ((r, i), &s) in self.re.iter_mut().zip(self.im.iter_mut()).zip(&self.sqrt_lam) {
+        for ((r, i), &s) in self
+            .re
+            .iter_mut()
+            .zip(self.im.iter_mut())
+            .zip(&self.sqrt_lam)
+        {
             *r = s * seq::normal(rng);
             *i = s * seq::normal(rng);
         }
@@ -133,7 +149,12 @@ impl DaviesHarte {
     }
 
     /// Two independent fBM paths (`n + 1` points each, `X_0 = 0`) into `a`, `b`.
-    pub fn fbm_pair<R: Rng + ?Sized>(&mut self, rng: &mut R, a: &mut [f64], b: &mut [f64]) -> Result<()> {
+    pub fn fbm_pair<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        a: &mut [f64],
+        b: &mut [f64],
+    ) -> Result<()> {
         check::same_len("DaviesHarte::fbm_pair (a)", self.n + 1, a.len())?;
         check::same_len("DaviesHarte::fbm_pair (b)", self.n + 1, b.len())?;
         self.fgn_pair(rng, &mut a[1..], &mut b[1..])?;
@@ -176,8 +197,14 @@ mod tests {
             assert!((fgn_autocov(0.7, k) - r).abs() < 1e-10);
         }
         let want = [
-            2.4313664859, 1.122633255, 0.7449936226, 0.6323693424, 0.568641074, 0.6323693424,
-            0.7449936226, 1.122633255,
+            2.4313664859,
+            1.122633255,
+            0.7449936226,
+            0.6323693424,
+            0.568641074,
+            0.6323693424,
+            0.7449936226,
+            1.122633255,
         ];
         let lam = dh.eigenvalues();
         for (l, w) in lam.iter().zip(want) {
@@ -186,8 +213,14 @@ mod tests {
         assert!((lam.iter().sum::<f64>() - 8.0).abs() < 1e-12);
         let dh = DaviesHarte::new(4, 0.3, 1.0).unwrap();
         let want = [
-            0.3466728797, 0.7127556967, 1.0807093028, 1.3223278739, 1.4217413734, 1.3223278739,
-            1.0807093028, 0.7127556967,
+            0.3466728797,
+            0.7127556967,
+            1.0807093028,
+            1.3223278739,
+            1.4217413734,
+            1.3223278739,
+            1.0807093028,
+            0.7127556967,
         ];
         for (l, w) in dh.eigenvalues().iter().zip(want) {
             assert!((l - w).abs() < 1e-9, "{l} vs {w}");
@@ -229,16 +262,31 @@ mod tests {
         }
         let v = acc / paths as f64;
         let want = libm::pow(2.0, 0.8);
-        assert!((v - want).abs() < 5.0 * want * (2.0 / paths as f64).sqrt(), "{v} vs {want}");
+        assert!(
+            (v - want).abs() < 5.0 * want * (2.0 / paths as f64).sqrt(),
+            "{v} vs {want}"
+        );
     }
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(DaviesHarte::new(0, 0.5, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(DaviesHarte::new(8, 0.0, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(DaviesHarte::new(8, 0.5, -1.0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            DaviesHarte::new(0, 0.5, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            DaviesHarte::new(8, 0.0, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            DaviesHarte::new(8, 0.5, -1.0),
+            Err(Error::InvalidParam { .. })
+        ));
         let mut dh = DaviesHarte::new(8, 0.5, 1.0).unwrap();
         let mut rng = crate::rng::default_rng(0);
-        assert!(matches!(dh.fbm(&mut rng, &mut [0.0; 8]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            dh.fbm(&mut rng, &mut [0.0; 8]),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

@@ -21,7 +21,11 @@ pub fn is_pow2(m: usize) -> bool {
 /// (both of length `m / 2`).
 pub fn twiddles(m: usize, re: &mut [f64], im: &mut [f64]) -> Result<()> {
     if !is_pow2(m) || m < 2 {
-        return Err(Error::invalid("fft length", m as f64, "a power of two >= 2"));
+        return Err(Error::invalid(
+            "fft length",
+            m as f64,
+            "a power of two >= 2",
+        ));
     }
     crate::error::check::same_len("fft twiddles (re)", m / 2, re.len())?;
     crate::error::check::same_len("fft twiddles (im)", m / 2, im.len())?;
@@ -74,7 +78,12 @@ const BLOCK: usize = 1 << 11;
 /// butterfly passes of [`fft_in_place`] without the permutation. Samplers whose input is white
 /// noise can write it straight into bit-reversed positions and skip the permutation, a random-access
 /// pass over the whole array.
-pub fn fft_bitrev_input(re: &mut [f64], im: &mut [f64], tw_re: &[f64], tw_im: &[f64]) -> Result<()> {
+pub fn fft_bitrev_input(
+    re: &mut [f64],
+    im: &mut [f64],
+    tw_re: &[f64],
+    tw_im: &[f64],
+) -> Result<()> {
     let m = re.len();
     crate::error::check::same_len("fft (im)", m, im.len())?;
     if m <= 1 {
@@ -123,9 +132,19 @@ fn tw(tw_re: &[f64], tw_im: &[f64], k: usize) -> Result<(f64, f64)> {
 
 /// Two consecutive radix-2 passes (spans `half` and `2 half`) fused over quadruples
 /// `(j, j + half, j + 2 half, j + 3 half)`; `stride` is the twiddle stride of the first pass.
-fn pass2(re: &mut [f64], im: &mut [f64], half: usize, stride: usize, tw_re: &[f64], tw_im: &[f64]) -> Result<()> {
+fn pass2(
+    re: &mut [f64],
+    im: &mut [f64],
+    half: usize,
+    stride: usize,
+    tw_re: &[f64],
+    tw_im: &[f64],
+) -> Result<()> {
     let s2 = stride / 2;
-    for (r, i) in re.chunks_exact_mut(4 * half).zip(im.chunks_exact_mut(4 * half)) {
+    for (r, i) in re
+        .chunks_exact_mut(4 * half)
+        .zip(im.chunks_exact_mut(4 * half))
+    {
         let (r01, r23) = r.split_at_mut(2 * half);
         let (i01, i23) = i.split_at_mut(2 * half);
         let (r0, r1) = r01.split_at_mut(half);
@@ -159,8 +178,18 @@ fn pass2(re: &mut [f64], im: &mut [f64], half: usize, stride: usize, tw_re: &[f6
 
 /// One radix-2 butterfly pass over `re, im` with butterflies of span `half`.
 #[inline]
-fn pass(re: &mut [f64], im: &mut [f64], half: usize, stride: usize, tw_re: &[f64], tw_im: &[f64]) -> Result<()> {
-    for (r, i) in re.chunks_exact_mut(2 * half).zip(im.chunks_exact_mut(2 * half)) {
+fn pass(
+    re: &mut [f64],
+    im: &mut [f64],
+    half: usize,
+    stride: usize,
+    tw_re: &[f64],
+    tw_im: &[f64],
+) -> Result<()> {
+    for (r, i) in re
+        .chunks_exact_mut(2 * half)
+        .zip(im.chunks_exact_mut(2 * half))
+    {
         let (r0, r1) = r.split_at_mut(half);
         let (i0, i1) = i.split_at_mut(half);
         for (j, (((a_r, a_i), b_r), b_i)) in r0
@@ -200,7 +229,11 @@ impl Fft {
     /// A plan for length `m` (a power of two `>= 2`).
     pub fn new(m: usize) -> Result<Self> {
         if !is_pow2(m) || m < 2 {
-            return Err(Error::invalid("fft length", m as f64, "a power of two >= 2"));
+            return Err(Error::invalid(
+                "fft length",
+                m as f64,
+                "a power of two >= 2",
+            ));
         }
         let mut tw_re = alloc::vec![0.0; m / 2];
         let mut tw_im = alloc::vec![0.0; m / 2];
@@ -264,7 +297,10 @@ mod tests {
             let mut bi: Vec<f64> = (0..m).map(|j| im0[bit_reverse(j, bits)]).collect();
             plan.forward_bitrev_input(&mut br, &mut bi).unwrap();
             for k in 0..m {
-                assert!((br[k] - re[k]).abs() < 1e-12 * m as f64 && (bi[k] - im[k]).abs() < 1e-12 * m as f64);
+                assert!(
+                    (br[k] - re[k]).abs() < 1e-12 * m as f64
+                        && (bi[k] - im[k]).abs() < 1e-12 * m as f64
+                );
             }
             if m > 256 {
                 continue; // the naive DFT is O(m^2); large sizes are checked by `known_transforms_large`
@@ -289,7 +325,10 @@ mod tests {
             plan.forward(&mut re, &mut im).unwrap();
             for k in (0..m).step_by(97) {
                 let a = -2.0 * core::f64::consts::PI * ((j0 * k) % m) as f64 / m as f64;
-                assert!((re[k] - a.cos()).abs() < 1e-9 && (im[k] - a.sin()).abs() < 1e-9, "m {m} k {k}");
+                assert!(
+                    (re[k] - a.cos()).abs() < 1e-9 && (im[k] - a.sin()).abs() < 1e-9,
+                    "m {m} k {k}"
+                );
             }
             let k0 = 777 % m;
             let mut re: Vec<f64> = (0..m)
@@ -301,7 +340,11 @@ mod tests {
             plan.forward(&mut re, &mut im).unwrap();
             for k in 0..m {
                 let want = if k == k0 { m as f64 } else { 0.0 };
-                assert!((re[k] - want).abs() < 1e-7 && im[k].abs() < 1e-7, "m {m} k {k}: {}", re[k]);
+                assert!(
+                    (re[k] - want).abs() < 1e-7 && im[k].abs() < 1e-7,
+                    "m {m} k {k}: {}",
+                    re[k]
+                );
             }
         }
     }

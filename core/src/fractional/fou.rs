@@ -84,19 +84,38 @@ impl FouModel {
             check::positive("gamma", g)?;
         }
         check::all_finite_f64("omega", omega)?;
-        Ok(Self { theta, sigma, gamma: gamma.to_vec(), omega: omega.to_vec() })
+        Ok(Self {
+            theta,
+            sigma,
+            gamma: gamma.to_vec(),
+            omega: omega.to_vec(),
+        })
     }
 
     /// With the geometric grid `gamma_grid(K, gamma_max)` and optimal type-I weights for Hurst `h`
     /// and horizon `t_omega` (standard normalisation).
-    pub fn with_hurst(theta: f64, sigma: f64, h: f64, k: usize, gamma_max: f64, t_omega: f64) -> Result<Self> {
+    pub fn with_hurst(
+        theta: f64,
+        sigma: f64,
+        h: f64,
+        k: usize,
+        gamma_max: f64,
+        t_omega: f64,
+    ) -> Result<Self> {
         if !(2..MAX_K).contains(&k) {
             return Err(Error::invalid("K", k as f64, "in 2..=31"));
         }
         let mut g = [0.0; MAX_K];
         gamma_grid(gamma_max, 0, &mut g[..k])?;
         let mut w = [0.0; MAX_K];
-        omega_optimal(&g[..k], h, t_omega, Kind::TypeI, Normalisation::Standard, &mut w[..k])?;
+        omega_optimal(
+            &g[..k],
+            h,
+            t_omega,
+            Kind::TypeI,
+            Normalisation::Standard,
+            &mut w[..k],
+        )?;
         Self::new(theta, sigma, &g[..k], &w[..k])
     }
 
@@ -119,7 +138,8 @@ impl FouModel {
         }
         let mut m = DMatrix::zeros(2 * n, 2 * n);
         m.view_mut((0, 0), (n, n)).copy_from(&(-&f * dt));
-        m.view_mut((0, n), (n, n)).copy_from(&(&g * g.transpose() * dt));
+        m.view_mut((0, n), (n, n))
+            .copy_from(&(&g * g.transpose() * dt));
         m.view_mut((n, n), (n, n)).copy_from(&(f.transpose() * dt));
         let e = expm(&m);
         let phi = e.view((n, n), (n, n)).transpose();
@@ -144,7 +164,11 @@ impl FouModel {
         check::all_finite_f64("observations", y)?;
         let n = self.dim();
         if step.phi.nrows() != n {
-            return Err(Error::ShapeMismatch { op: "log_evidence (step)", expected: (n, n), got: step.phi.shape() });
+            return Err(Error::ShapeMismatch {
+                op: "log_evidence (step)",
+                expected: (n, n),
+                got: step.phi.shape(),
+            });
         }
         let r2 = obs_sd * obs_sd;
         let mut m = DVector::zeros(n);
@@ -293,17 +317,32 @@ mod tests {
             p = &s.phi * p * s.phi.transpose() + &s.q;
         }
         let want = p[(0, 0)];
-        assert!((v - want).abs() < 5.0 * want * (2.0 / paths as f64).sqrt(), "{v} vs {want}");
+        assert!(
+            (v - want).abs() < 5.0 * want * (2.0 / paths as f64).sqrt(),
+            "{v} vs {want}"
+        );
     }
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(FouModel::new(1.0, 0.0, &[1.0], &[1.0]), Err(Error::InvalidParam { .. })));
-        assert!(matches!(FouModel::new(1.0, 1.0, &[], &[]), Err(Error::InvalidParam { .. })));
-        assert!(matches!(FouModel::with_hurst(1.0, 1.0, 1.2, 5, 20.0, 1.0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            FouModel::new(1.0, 0.0, &[1.0], &[1.0]),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            FouModel::new(1.0, 1.0, &[], &[]),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            FouModel::with_hurst(1.0, 1.0, 1.2, 5, 20.0, 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
         let m = FouModel::new(1.0, 1.0, &[1.0], &[1.0]).unwrap();
         assert!(matches!(m.discretise(0.0), Err(Error::InvalidParam { .. })));
         let s = m.discretise(0.1).unwrap();
-        assert!(matches!(m.log_evidence(&s, &[f64::NAN], 0.1), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            m.log_evidence(&s, &[f64::NAN], 0.1),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

@@ -29,7 +29,9 @@ pub fn hurst_variogram(x: &[f64], m: usize) -> Result<f64> {
     };
     let (v1, v2) = (msq(m), msq(2 * m));
     if v1 <= 0.0 || v2 <= 0.0 {
-        return Err(Error::Numerical("degenerate (constant) path: zero increments"));
+        return Err(Error::Numerical(
+            "degenerate (constant) path: zero increments",
+        ));
     }
     Ok(0.5 * libm::log2(v2 / v1))
 }
@@ -57,9 +59,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(hurst_variogram(&[0.0, 1.0, 2.0], 1), Err(Error::InvalidParam { .. })));
-        assert!(matches!(hurst_variogram(&[0.0; 10], 0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(hurst_variogram(&[1.0; 10], 1), Err(Error::Numerical(_))));
-        assert!(matches!(hurst_variogram(&[0.0, 1.0, f64::NAN, 1.0], 1), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            hurst_variogram(&[0.0, 1.0, 2.0], 1),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            hurst_variogram(&[0.0; 10], 0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            hurst_variogram(&[1.0; 10], 1),
+            Err(Error::Numerical(_))
+        ));
+        assert!(matches!(
+            hurst_variogram(&[0.0, 1.0, f64::NAN, 1.0], 1),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

@@ -123,12 +123,16 @@ impl MafbmSampler {
         n_paths: usize,
         out: &mut [f64],
     ) -> Result<()> {
-        let row = n_steps
-            .checked_add(1)
-            .ok_or(Error::invalid("n_steps", n_steps as f64, "< usize::MAX"))?;
-        let total = row
-            .checked_mul(n_paths)
-            .ok_or(Error::invalid("n_paths", n_paths as f64, "n_paths * (n_steps + 1) to fit in memory"))?;
+        let row = n_steps.checked_add(1).ok_or(Error::invalid(
+            "n_steps",
+            n_steps as f64,
+            "< usize::MAX",
+        ))?;
+        let total = row.checked_mul(n_paths).ok_or(Error::invalid(
+            "n_paths",
+            n_paths as f64,
+            "n_paths * (n_steps + 1) to fit in memory",
+        ))?;
         check::same_len("MafbmSampler::sample_paths (out)", total, out.len())?;
         for path in out.chunks_exact_mut(row) {
             self.sample(rng, path)?;
@@ -148,12 +152,24 @@ mod tests {
         let mut g = [0.0; 5];
         gamma_grid(20.0, 0, &mut g).unwrap();
         let s = MafbmSampler::new(&g, &[1.0; 5], Kind::TypeI, 0.01).unwrap();
-        let want = [0.999500125, 0.9977664302, 0.9900498337, 0.9562638985, 0.8187307531];
+        let want = [
+            0.999500125,
+            0.9977664302,
+            0.9900498337,
+            0.9562638985,
+            0.8187307531,
+        ];
         for (d, w) in s.decay.iter().zip(want) {
             assert!((d - w).abs() < 1e-9);
         }
         // Row 0 of S = F F'.
-        let row0 = [0.0099950017, 0.0099863321, 0.0099476833, 0.0097772633, 0.0090612723];
+        let row0 = [
+            0.0099950017,
+            0.0099863321,
+            0.0099476833,
+            0.0097772633,
+            0.0090612723,
+        ];
         for (j, w) in row0.iter().enumerate() {
             let v: f64 = (0..5).map(|c| s.step.get(0, c) * s.step.get(j, c)).sum();
             // The oracle is printed to 10 decimals.
@@ -173,7 +189,8 @@ mod tests {
         let s = MafbmSampler::new(&g, &w, Kind::TypeI, 1.0 / n_steps as f64).unwrap();
         let mut rng = crate::rng::default_rng(11);
         let mut out = alloc::vec![0.0; n_paths * (n_steps + 1)];
-        s.sample_paths(&mut rng, n_steps, n_paths, &mut out).unwrap();
+        s.sample_paths(&mut rng, n_steps, n_paths, &mut out)
+            .unwrap();
         for &(i, j) in &[(5usize, 5usize), (10, 20), (20, 20), (3, 17)] {
             let (ti, tj) = (i as f64 / 20.0, j as f64 / 20.0);
             let c = ma_cov(&g, &w, Kind::TypeI, ti, tj).unwrap();
@@ -193,12 +210,24 @@ mod tests {
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(MafbmSampler::new(&[], &[], Kind::TypeI, 0.1), Err(Error::InvalidParam { .. })));
-        assert!(matches!(MafbmSampler::new(&[1.0], &[1.0], Kind::TypeI, 0.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(MafbmSampler::new(&[1.0], &[1.0, 2.0], Kind::TypeI, 0.1), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            MafbmSampler::new(&[], &[], Kind::TypeI, 0.1),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            MafbmSampler::new(&[1.0], &[1.0], Kind::TypeI, 0.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            MafbmSampler::new(&[1.0], &[1.0, 2.0], Kind::TypeI, 0.1),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let s = MafbmSampler::new(&[1.0], &[1.0], Kind::TypeII, 0.1).unwrap();
         let mut rng = crate::rng::default_rng(0);
-        assert!(matches!(s.sample_paths(&mut rng, 3, 2, &mut [0.0; 7]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            s.sample_paths(&mut rng, 3, 2, &mut [0.0; 7]),
+            Err(Error::ShapeMismatch { .. })
+        ));
         s.sample_paths(&mut rng, 3, 0, &mut []).unwrap();
         let mut one = [1.0];
         s.sample(&mut rng, &mut one).unwrap();

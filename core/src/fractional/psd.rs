@@ -39,7 +39,10 @@ impl PsdFactor {
             d[i] = a[i * n + i];
             dmax = dmax.max(d[i]);
         }
-        if d[..n].iter().any(|&x| x < -1e-8 * dmax.max(f64::MIN_POSITIVE)) {
+        if d[..n]
+            .iter()
+            .any(|&x| x < -1e-8 * dmax.max(f64::MIN_POSITIVE))
+        {
             return Err(Error::Numerical("matrix is not positive semi-definite"));
         }
         let tol = 1e-15 * dmax;
@@ -140,7 +143,11 @@ mod tests {
         }
         let f = PsdFactor::new(&s, 5).unwrap();
         assert!(f.rank() >= 2 && f.rank() <= 5);
-        assert!(f.reconstruction_error(&s).unwrap() < 1e-14, "{}", f.reconstruction_error(&s).unwrap());
+        assert!(
+            f.reconstruction_error(&s).unwrap() < 1e-14,
+            "{}",
+            f.reconstruction_error(&s).unwrap()
+        );
         // Exact rank-1 matrix.
         let v = [1.0, 2.0, 3.0];
         let mut a = [0.0; 9];
@@ -160,9 +167,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_typed() {
-        assert!(matches!(PsdFactor::new(&[1.0; 3], 2), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(PsdFactor::new(&[], 0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(PsdFactor::new(&[-1.0], 1), Err(Error::Numerical(_))));
-        assert!(matches!(PsdFactor::new(&[f64::NAN], 1), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            PsdFactor::new(&[1.0; 3], 2),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            PsdFactor::new(&[], 0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            PsdFactor::new(&[-1.0], 1),
+            Err(Error::Numerical(_))
+        ));
+        assert!(matches!(
+            PsdFactor::new(&[f64::NAN], 1),
+            Err(Error::NonFinite { .. })
+        ));
     }
 }

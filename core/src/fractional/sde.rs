@@ -81,7 +81,11 @@ where
     }
     check::positive("dt", noise.dt)?;
     if gmax * noise.dt >= 0.5 {
-        return Err(Error::invalid("dt", noise.dt, "dt < 0.5 / gamma_max (Euler stability)"));
+        return Err(Error::invalid(
+            "dt",
+            noise.dt,
+            "dt < 0.5 / gamma_max (Euler stability)",
+        ));
     }
     let d = x0.len();
     check::nonzero("state dimension", d)?;
@@ -90,7 +94,11 @@ where
         .n_steps
         .checked_add(1)
         .and_then(|r| r.checked_mul(d))
-        .ok_or(Error::invalid("n_steps", noise.n_steps as f64, "small enough to fit in memory"))?;
+        .ok_or(Error::invalid(
+            "n_steps",
+            noise.n_steps as f64,
+            "small enough to fit in memory",
+        ))?;
     check::same_len("euler_mafbm (path)", rows, path.len())?;
     let dt = noise.dt;
     let sdt = libm::sqrt(dt);
@@ -101,7 +109,11 @@ where
             for j in 0..k {
                 let s = gamma[i] + gamma[j];
                 if s <= 0.0 {
-                    return Err(Error::invalid("gamma", 0.0, "> 0 for type I (stationary start)"));
+                    return Err(Error::invalid(
+                        "gamma",
+                        0.0,
+                        "> 0 for type I (stationary start)",
+                    ));
                 }
                 p0[i * k + j] = 1.0 / s;
             }
@@ -125,7 +137,10 @@ where
         diffusion(t, &x, &mut s);
         control(t, &x, &y, &mut u);
         if u.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { what: "control (at step)", index: step });
+            return Err(Error::NonFinite {
+                what: "control (at step)",
+                index: step,
+            });
         }
         for i in 0..d {
             let dw = sdt * seq::normal(rng);
@@ -139,7 +154,10 @@ where
             log_path += 0.5 * u[i] * u[i] * dt;
         }
         if x.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { what: "SDE state (at step)", index: step });
+            return Err(Error::NonFinite {
+                what: "SDE state (at step)",
+                index: step,
+            });
         }
         out.copy_from_slice(&x);
     }
@@ -158,14 +176,28 @@ mod tests {
     #[test]
     fn plain_brownian_motion_limit() {
         // gamma = [0], omega = [1], type II: dX = dW, so Var X(1) = 1 (reference code's hurst = -1).
-        let noise = MafbmNoise { gamma: &[0.0], omega: &[1.0], kind: Kind::TypeII, dt: 0.01, n_steps: 100 };
+        let noise = MafbmNoise {
+            gamma: &[0.0],
+            omega: &[1.0],
+            kind: Kind::TypeII,
+            dt: 0.01,
+            n_steps: 100,
+        };
         let mut rng = crate::rng::default_rng(2);
         let mut path = vec![0.0; 101];
         let n = 4000;
         let mut acc = 0.0;
         for _ in 0..n {
-            euler_mafbm(&noise, &[0.0], |_, _, b| b[0] = 0.0, |_, _, s| s[0] = 1.0, |_, _, _, u| u[0] = 0.0, &mut rng, &mut path)
-                .unwrap();
+            euler_mafbm(
+                &noise,
+                &[0.0],
+                |_, _, b| b[0] = 0.0,
+                |_, _, s| s[0] = 1.0,
+                |_, _, _, u| u[0] = 0.0,
+                &mut rng,
+                &mut path,
+            )
+            .unwrap();
             acc += path[100] * path[100];
         }
         let v = acc / n as f64;
@@ -175,15 +207,29 @@ mod tests {
     #[test]
     fn constant_control_shifts_mean_and_costs_kl() {
         // dY = (-gY + u) dt + dW with omega = 1, g -> small: X(T) mean ~ u T; KL = 0.5 u^2 T.
-        let noise = MafbmNoise { gamma: &[1e-6], omega: &[1.0], kind: Kind::TypeII, dt: 0.01, n_steps: 100 };
+        let noise = MafbmNoise {
+            gamma: &[1e-6],
+            omega: &[1.0],
+            kind: Kind::TypeII,
+            dt: 0.01,
+            n_steps: 100,
+        };
         let mut rng = crate::rng::default_rng(3);
         let mut path = vec![0.0; 101];
         let n = 2000;
         let mut mean = 0.0;
         let mut kl = 0.0;
         for _ in 0..n {
-            kl = euler_mafbm(&noise, &[0.0], |_, _, b| b[0] = 0.0, |_, _, s| s[0] = 1.0, |_, _, _, u| u[0] = 2.0, &mut rng, &mut path)
-                .unwrap();
+            kl = euler_mafbm(
+                &noise,
+                &[0.0],
+                |_, _, b| b[0] = 0.0,
+                |_, _, s| s[0] = 1.0,
+                |_, _, _, u| u[0] = 2.0,
+                &mut rng,
+                &mut path,
+            )
+            .unwrap();
             mean += path[100] / n as f64;
         }
         assert!((kl - 0.5 * 4.0 * 1.0).abs() < 1e-9, "{kl}");
@@ -196,15 +242,48 @@ mod tests {
         let mut path = vec![0.0; 11];
         let zero = |_: f64, _: &[f64], o: &mut [f64]| o.fill(0.0);
         let noctl = |_: f64, _: &[f64], _: &[f64], o: &mut [f64]| o.fill(0.0);
-        let noise = MafbmNoise { gamma: &[20.0], omega: &[1.0], kind: Kind::TypeI, dt: 0.05, n_steps: 10 };
-        assert!(matches!(euler_mafbm(&noise, &[0.0], zero, zero, noctl, &mut rng, &mut path), Err(Error::InvalidParam { .. })));
-        let noise = MafbmNoise { gamma: &[1.0], omega: &[1.0], kind: Kind::TypeI, dt: 0.01, n_steps: 10 };
-        assert!(matches!(euler_mafbm(&noise, &[0.0], zero, zero, noctl, &mut rng, &mut path[..5]), Err(Error::ShapeMismatch { .. })));
+        let noise = MafbmNoise {
+            gamma: &[20.0],
+            omega: &[1.0],
+            kind: Kind::TypeI,
+            dt: 0.05,
+            n_steps: 10,
+        };
+        assert!(matches!(
+            euler_mafbm(&noise, &[0.0], zero, zero, noctl, &mut rng, &mut path),
+            Err(Error::InvalidParam { .. })
+        ));
+        let noise = MafbmNoise {
+            gamma: &[1.0],
+            omega: &[1.0],
+            kind: Kind::TypeI,
+            dt: 0.01,
+            n_steps: 10,
+        };
+        assert!(matches!(
+            euler_mafbm(&noise, &[0.0], zero, zero, noctl, &mut rng, &mut path[..5]),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let nan = |_: f64, _: &[f64], _: &[f64], o: &mut [f64]| o.fill(f64::NAN);
-        assert!(matches!(euler_mafbm(&noise, &[0.0], zero, zero, nan, &mut rng, &mut path), Err(Error::NonFinite { index: 0, .. })));
+        assert!(matches!(
+            euler_mafbm(&noise, &[0.0], zero, zero, nan, &mut rng, &mut path),
+            Err(Error::NonFinite { index: 0, .. })
+        ));
         let blow = |_: f64, x: &[f64], o: &mut [f64]| o[0] = 1e300 * (1.0 + x[0].abs());
-        assert!(matches!(euler_mafbm(&noise, &[0.0], blow, zero, noctl, &mut rng, &mut path), Err(Error::NonFinite { .. })));
-        let empty = MafbmNoise { gamma: &[], omega: &[], kind: Kind::TypeI, dt: 0.01, n_steps: 10 };
-        assert!(matches!(euler_mafbm(&empty, &[0.0], zero, zero, noctl, &mut rng, &mut path), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            euler_mafbm(&noise, &[0.0], blow, zero, noctl, &mut rng, &mut path),
+            Err(Error::NonFinite { .. })
+        ));
+        let empty = MafbmNoise {
+            gamma: &[],
+            omega: &[],
+            kind: Kind::TypeI,
+            dt: 0.01,
+            n_steps: 10,
+        };
+        assert!(matches!(
+            euler_mafbm(&empty, &[0.0], zero, zero, noctl, &mut rng, &mut path),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 }

@@ -56,7 +56,9 @@ fn cont_frac(a: f64, z: f64) -> Result<f64> {
             return Ok(h);
         }
     }
-    Err(Error::Numerical("incomplete gamma continued fraction did not converge"))
+    Err(Error::Numerical(
+        "incomplete gamma continued fraction did not converge",
+    ))
 }
 
 fn check_args(a: f64, z: f64) -> Result<()> {
@@ -128,11 +130,23 @@ mod tests {
     #[test]
     fn incomplete_gamma_matches_scipy() {
         // scipy.special.gammainc / gammaincc.
-        assert!(close(gamma_p(1.2, 0.5).unwrap(), 0.30370014024154307, 1e-12));
+        assert!(close(
+            gamma_p(1.2, 0.5).unwrap(),
+            0.30370014024154307,
+            1e-12
+        ));
         assert!(close(gamma_p(2.2, 4.0).unwrap(), 0.8848136033817535, 1e-12));
-        assert!(close(gamma_q(0.8, 2.0).unwrap(), 0.09428999910938116, 1e-12));
+        assert!(close(
+            gamma_q(0.8, 2.0).unwrap(),
+            0.09428999910938116,
+            1e-12
+        ));
         // P(1, z) = 1 - exp(-z).
-        assert!(close(gamma_p(1.0, 3.0).unwrap(), 1.0 - (-3.0f64).exp(), 1e-13));
+        assert!(close(
+            gamma_p(1.0, 3.0).unwrap(),
+            1.0 - (-3.0f64).exp(),
+            1e-13
+        ));
         assert_eq!(gamma_p(1.0, 0.0).unwrap(), 0.0);
     }
 
@@ -148,6 +162,9 @@ mod tests {
         assert!(matches!(v_h(1.0), Err(Error::InvalidParam { .. })));
         assert!(matches!(v_h(f64::NAN), Err(Error::InvalidParam { .. })));
         assert!(matches!(qez(0.0, 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(gamma_p(1.0, -1.0), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            gamma_p(1.0, -1.0),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 }

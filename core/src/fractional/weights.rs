@@ -66,10 +66,18 @@ pub enum Normalisation {
 pub fn gamma_grid(gamma_max: f64, offset: i32, out: &mut [f64]) -> Result<()> {
     let k = out.len();
     if !(2..=MAX_K).contains(&k) {
-        return Err(Error::invalid("K", k as f64, "in 2..=32 (K = 1: pass gamma explicitly)"));
+        return Err(Error::invalid(
+            "K",
+            k as f64,
+            "in 2..=32 (K = 1: pass gamma explicitly)",
+        ));
     }
     if !(gamma_max.is_finite() && gamma_max > 1.0) {
-        return Err(Error::invalid("gamma_max", gamma_max, "a finite number > 1"));
+        return Err(Error::invalid(
+            "gamma_max",
+            gamma_max,
+            "a finite number > 1",
+        ));
     }
     let denom = k as f64 - 1.0 - 2.0 * offset as f64;
     if denom <= 0.0 {
@@ -166,7 +174,9 @@ pub fn omega_optimal(
     for i in 0..k {
         for j in 0..i {
             if (gamma[i] - gamma[j]).abs() <= 1e-12 * gamma[i].max(gamma[j]) {
-                return Err(Error::Numerical("duplicate gamma: the weight system is singular"));
+                return Err(Error::Numerical(
+                    "duplicate gamma: the weight system is singular",
+                ));
             }
         }
     }
@@ -254,12 +264,24 @@ mod tests {
         let mut a = [0.0; 25];
         let mut b = [0.0; 5];
         normal_equations(&g, 0.3, 1.0, Kind::TypeI, &mut a, &mut b).unwrap();
-        let row0 = [0.4917698003, 0.4696678703, 0.3737789821, 0.1776894672, 0.0486079047];
+        let row0 = [
+            0.4917698003,
+            0.4696678703,
+            0.3737789821,
+            0.1776894672,
+            0.0486079047,
+        ];
         for (x, w) in a[..5].iter().zip(row0) {
             assert!(close(*x, w, 1e-9));
         }
         assert!(close(a[24], 0.0475, 1e-9));
-        let bw = [0.5981213502, 0.5916786429, 0.5292040361, 0.3227215835, 0.1262458219];
+        let bw = [
+            0.5981213502,
+            0.5916786429,
+            0.5292040361,
+            0.3227215835,
+            0.1262458219,
+        ];
         for (x, w) in b.iter().zip(bw) {
             assert!(close(*x, w, 1e-8), "{x} vs {w}");
         }
@@ -270,12 +292,24 @@ mod tests {
         let g = g5();
         let mut w = [0.0; 5];
         omega_optimal(&g, 0.3, 1.0, Kind::TypeI, Normalisation::Paper, &mut w).unwrap();
-        let want = [0.8044076905, -0.1115189793, 0.4874145097, 0.0845057554, 1.1873324044];
+        let want = [
+            0.8044076905,
+            -0.1115189793,
+            0.4874145097,
+            0.0845057554,
+            1.1873324044,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-8), "{x} vs {y}");
         }
         omega_optimal(&g, 0.3, 1.0, Kind::TypeI, Normalisation::Standard, &mut w).unwrap();
-        let want = [0.6839211668, -0.0948153422, 0.4144081467, 0.0718482375, 1.0094903032];
+        let want = [
+            0.6839211668,
+            -0.0948153422,
+            0.4144081467,
+            0.0718482375,
+            1.0094903032,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-8), "{x} vs {y}");
         }
@@ -284,7 +318,13 @@ mod tests {
         assert!(close(r, 0.0165980846, 1e-7), "{r}");
 
         omega_optimal(&g, 0.7, 1.0, Kind::TypeI, Normalisation::Standard, &mut w).unwrap();
-        let want = [2.2675420302, -1.4241379523, 0.0198367845, -0.3114636884, -0.1774457521];
+        let want = [
+            2.2675420302,
+            -1.4241379523,
+            0.0198367845,
+            -0.3114636884,
+            -0.1774457521,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-8), "{x} vs {y}");
         }
@@ -292,7 +332,13 @@ mod tests {
         assert!(close(r, 0.0978629257, 1e-7), "{r}");
 
         omega_optimal(&g, 0.5, 1.0, Kind::TypeI, Normalisation::Paper, &mut w).unwrap();
-        let want = [1.3954375242, -0.5152459317, 0.154406723, -0.0658654019, 0.0312670864];
+        let want = [
+            1.3954375242,
+            -0.5152459317,
+            0.154406723,
+            -0.0658654019,
+            0.0312670864,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-8), "{x} vs {y}");
         }
@@ -304,12 +350,24 @@ mod tests {
         let g = g5();
         let mut w = [0.0; 5];
         omega_optimal(&g, 0.3, 1.0, Kind::TypeII, Normalisation::Paper, &mut w).unwrap();
-        let want = [28.1741216987, -38.3511064113, 13.2624729142, -2.2915060756, 1.7723464286];
+        let want = [
+            28.1741216987,
+            -38.3511064113,
+            13.2624729142,
+            -2.2915060756,
+            1.7723464286,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-7), "{x} vs {y}");
         }
         omega_optimal(&g, 0.7, 1.0, Kind::TypeII, Normalisation::Standard, &mut w).unwrap();
-        let want = [-0.9348408082, 3.2680496093, -1.7713108714, 0.1156314021, -0.3154678371];
+        let want = [
+            -0.9348408082,
+            3.2680496093,
+            -1.7713108714,
+            0.1156314021,
+            -0.3154678371,
+        ];
         for (x, y) in w.iter().zip(want) {
             assert!(close(*x, y, 1e-7), "{x} vs {y}");
         }
@@ -350,12 +408,24 @@ mod tests {
     #[test]
     fn bad_input_is_typed() {
         let mut g1 = [0.0; 1];
-        assert!(matches!(gamma_grid(20.0, 0, &mut g1), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            gamma_grid(20.0, 0, &mut g1),
+            Err(Error::InvalidParam { .. })
+        ));
         let mut g = [0.0; 3];
-        assert!(matches!(gamma_grid(1.0, 0, &mut g), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            gamma_grid(1.0, 0, &mut g),
+            Err(Error::InvalidParam { .. })
+        ));
         let g = g5();
         let mut w = [0.0; 5];
-        for (h, t) in [(0.0, 1.0), (1.0, 1.0), (0.5, 0.0), (0.5, -1.0), (f64::NAN, 1.0)] {
+        for (h, t) in [
+            (0.0, 1.0),
+            (1.0, 1.0),
+            (0.5, 0.0),
+            (0.5, -1.0),
+            (f64::NAN, 1.0),
+        ] {
             assert!(matches!(
                 omega_optimal(&g, h, t, Kind::TypeI, Normalisation::Standard, &mut w),
                 Err(Error::InvalidParam { .. })
@@ -367,11 +437,25 @@ mod tests {
         ));
         let mut w2 = [0.0; 2];
         assert!(matches!(
-            omega_optimal(&[1.0, 1.0], 0.5, 1.0, Kind::TypeI, Normalisation::Standard, &mut w2),
+            omega_optimal(
+                &[1.0, 1.0],
+                0.5,
+                1.0,
+                Kind::TypeI,
+                Normalisation::Standard,
+                &mut w2
+            ),
             Err(Error::Numerical(_))
         ));
         assert!(matches!(
-            omega_optimal(&[1.0, -1.0], 0.5, 1.0, Kind::TypeI, Normalisation::Standard, &mut w2),
+            omega_optimal(
+                &[1.0, -1.0],
+                0.5,
+                1.0,
+                Kind::TypeI,
+                Normalisation::Standard,
+                &mut w2
+            ),
             Err(Error::InvalidParam { .. })
         ));
     }

@@ -142,12 +142,23 @@ impl Repro for FbmSde {
             for &(_, k, gm) in &CONFIGS {
                 let g = grid(k, gm)?;
                 let w = weights(&g, h, 1.0)?;
-                let e = cov_error(&g, &w, Kind::TypeI, Normalisation::Standard, h, 1.0, cfg.cov_grid)?;
+                let e = cov_error(
+                    &g,
+                    &w,
+                    Kind::TypeI,
+                    Normalisation::Standard,
+                    h,
+                    1.0,
+                    cfg.cov_grid,
+                )?;
                 row.push(e.rel_frob);
             }
             cov_plot = cov_plot.with(Series::line(
                 format!("H = {h}"),
-                row.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+                row.iter()
+                    .enumerate()
+                    .map(|(i, &v)| (i as f64, v))
+                    .collect(),
             ));
             cov_tab.row_nums(&format!("{h}"), &row);
             rel.insert(format!("{h}"), row);
@@ -156,13 +167,30 @@ impl Repro for FbmSde {
         for (h, lim) in [(0.3, 0.002), (0.7, 0.01)] {
             let g = grid(20, 1000.0)?;
             let w = weights(&g, h, 1.0)?;
-            let e = cov_error(&g, &w, Kind::TypeI, Normalisation::Standard, h, 1.0, cfg.cov_grid)?;
+            let e = cov_error(
+                &g,
+                &w,
+                Kind::TypeI,
+                Normalisation::Standard,
+                h,
+                1.0,
+                cfg.cov_grid,
+            )?;
             let ser: Vec<f64> = [1, 2, 3, 5, 6]
                 .iter()
                 .map(|&i| {
                     let g = grid(CONFIGS[i].1, CONFIGS[i].2)?;
                     let w = weights(&g, h, 1.0)?;
-                    Ok(cov_error(&g, &w, Kind::TypeI, Normalisation::Standard, h, 1.0, cfg.cov_grid)?.rel_frob)
+                    Ok(cov_error(
+                        &g,
+                        &w,
+                        Kind::TypeI,
+                        Normalisation::Standard,
+                        h,
+                        1.0,
+                        cfg.cov_grid,
+                    )?
+                    .rel_frob)
                 })
                 .collect::<Result<_>>()?;
             let mono = ser[0] >= ser[1] && ser[1] >= ser[2] && ser[3] >= ser[4];
@@ -206,7 +234,12 @@ impl Repro for FbmSde {
         let part2 = max_err < 0.06;
         table.row(&[
             "2 sampler".to_string(),
-            format!("max |emp 2nd moment - Cov| ({} paths, H=0.3, K=5; MC Var(1) {:.4} vs {:.4})", cfg.sampler_paths, var1, ma_cov(&g5, &w5, Kind::TypeI, 1.0, 1.0)?),
+            format!(
+                "max |emp 2nd moment - Cov| ({} paths, H=0.3, K=5; MC Var(1) {:.4} vs {:.4})",
+                cfg.sampler_paths,
+                var1,
+                ma_cov(&g5, &w5, Kind::TypeI, 1.0, 1.0)?
+            ),
             num(max_err),
             "< 0.06".to_string(),
             part2.to_string(),
@@ -214,7 +247,14 @@ impl Repro for FbmSde {
         drop(paths);
 
         // 3. Hurst recovery.
-        let mut hurst_tab = Table::new(&["H", "DH lag 1 mean", "sd", "MA K=20 gm1000 lag 64 mean", "sd", "MA K=5 gm20 lag 1 mean"]);
+        let mut hurst_tab = Table::new(&[
+            "H",
+            "DH lag 1 mean",
+            "sd",
+            "MA K=20 gm1000 lag 64 mean",
+            "sd",
+            "MA K=5 gm20 lag 1 mean",
+        ]);
         let mut part3 = true;
         let mut hplot_pts = Vec::new();
         let mut ma_pts = Vec::new();
@@ -248,8 +288,16 @@ impl Repro for FbmSde {
                     ma5.push(hurst_variogram(&x, 1)?);
                 }
             }
-            let (mm, ms) = if ma_est.is_empty() { (f64::NAN, f64::NAN) } else { mean_sd(&ma_est) };
-            let m5 = if ma5.is_empty() { f64::NAN } else { mean_sd(&ma5).0 };
+            let (mm, ms) = if ma_est.is_empty() {
+                (f64::NAN, f64::NAN)
+            } else {
+                mean_sd(&ma_est)
+            };
+            let m5 = if ma5.is_empty() {
+                f64::NAN
+            } else {
+                mean_sd(&ma5).0
+            };
             let ok_ma = ma_est.is_empty() || (mm - h).abs() < 0.05;
             part3 &= ok_dh && ok_ma;
             hurst_tab.row_nums(&format!("{h}"), &[dm, ds, mm, ms, m5]);
@@ -267,7 +315,10 @@ impl Repro for FbmSde {
             if mm.is_finite() {
                 table.row(&[
                     "3 Hurst".to_string(),
-                    format!("MA-fBM mean H_hat (H={h}, {} paths, lag {})", cfg.ma_paths, cfg.ma_lag),
+                    format!(
+                        "MA-fBM mean H_hat (H={h}, {} paths, lag {})",
+                        cfg.ma_paths, cfg.ma_lag
+                    ),
                     num(mm),
                     "|mean - H| < 0.05".to_string(),
                     ok_ma.to_string(),
@@ -320,7 +371,10 @@ impl Repro for FbmSde {
         let ok_th = (0.75..=1.5).contains(&th_hat);
         table.row(&[
             "4 fOU evidence".to_string(),
-            format!("argmax (H, theta) over {} paths x {} obs", cfg.fou_paths, cfg.fou_obs),
+            format!(
+                "argmax (H, theta) over {} paths x {} obs",
+                cfg.fou_paths, cfg.fou_obs
+            ),
             format!("({h_hat:.2}, {th_hat})"),
             "H = 0.70 +- 0.05, theta in [0.75, 1.5]".to_string(),
             (ok_h && ok_th).to_string(),
@@ -332,14 +386,33 @@ impl Repro for FbmSde {
                 .collect::<Vec<_>>(),
         );
         for (i, &h) in hs.iter().enumerate() {
-            ll_tab.row_nums(&format!("{h:.2}"), &ll[i].iter().map(|v| v - best).collect::<Vec<_>>());
+            ll_tab.row_nums(
+                &format!("{h:.2}"),
+                &ll[i].iter().map(|v| v - best).collect::<Vec<_>>(),
+            );
         }
-        let ll_plot = Plot::new("fou_loglik.svg", "fOU log-evidence (relative to max), best theta per H", "H", "log-lik - max")
-            .with(Series::line(
-                "max over theta",
-                hs.iter().zip(&ll).map(|(&h, r)| (h, r.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - best)).collect(),
-            ))
-            .with(Series::points("theta = 1", hs.iter().zip(&ll).map(|(&h, r)| (h, r[2] - best)).collect()));
+        let ll_plot = Plot::new(
+            "fou_loglik.svg",
+            "fOU log-evidence (relative to max), best theta per H",
+            "H",
+            "log-lik - max",
+        )
+        .with(Series::line(
+            "max over theta",
+            hs.iter()
+                .zip(&ll)
+                .map(|(&h, r)| {
+                    (
+                        h,
+                        r.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - best,
+                    )
+                })
+                .collect(),
+        ))
+        .with(Series::points(
+            "theta = 1",
+            hs.iter().zip(&ll).map(|(&h, r)| (h, r[2] - best)).collect(),
+        ));
 
         // 5. Monte-Carlo ELBO with u = 0 (Euler-Maruyama on the true model) <= evidence.
         let y0 = &obs[0];
@@ -347,13 +420,27 @@ impl Repro for FbmSde {
         let sub = 12usize; // gamma_max * dt = 100 * 0.05 / 12 < 0.5
         let g10 = grid(k4, gm4)?;
         let w10 = weights(&g10, 0.7, t_om)?;
-        let noise = MafbmNoise { gamma: &g10, omega: &w10, kind: Kind::TypeI, dt: dt4 / sub as f64, n_steps: cfg.fou_obs * sub };
+        let noise = MafbmNoise {
+            gamma: &g10,
+            omega: &w10,
+            kind: Kind::TypeI,
+            dt: dt4 / sub as f64,
+            n_steps: cfg.fou_obs * sub,
+        };
         let mut path = vec![0.0; cfg.fou_obs * sub + 1];
         let mut rng = ctx.rng(5);
         let mut terms = Vec::with_capacity(cfg.elbo_paths);
         let c0 = -0.5 * (2.0 * std::f64::consts::PI * r4 * r4).ln();
         for _ in 0..cfg.elbo_paths {
-            let kl = euler_mafbm(&noise, &[0.0], |_, x, b| b[0] = -x[0], |_, _, s| s[0] = 1.0, |_, _, _, u| u[0] = 0.0, &mut rng, &mut path)?;
+            let kl = euler_mafbm(
+                &noise,
+                &[0.0],
+                |_, x, b| b[0] = -x[0],
+                |_, _, s| s[0] = 1.0,
+                |_, _, _, u| u[0] = 0.0,
+                &mut rng,
+                &mut path,
+            )?;
             let lik: f64 = y0
                 .iter()
                 .enumerate()
@@ -369,7 +456,12 @@ impl Repro for FbmSde {
         let ok_elbo = elbo <= evidence + 3.0 * elbo_se;
         table.row(&[
             "5 ELBO (u = 0)".to_string(),
-            format!("MC ELBO {} prior paths (SE {}) vs Kalman log-evidence {}", cfg.elbo_paths, num(elbo_se), num(evidence)),
+            format!(
+                "MC ELBO {} prior paths (SE {}) vs Kalman log-evidence {}",
+                cfg.elbo_paths,
+                num(elbo_se),
+                num(evidence)
+            ),
             num(elbo),
             "<= evidence + 3 SE".to_string(),
             ok_elbo.to_string(),
@@ -396,10 +488,15 @@ impl Repro for FbmSde {
         out.csv.push(("fou_loglik.csv".into(), ll_tab));
         out.plots.push(cov_plot);
         out.plots.push(
-            Plot::new("hurst.svg", "Hurst recovery (variogram estimator)", "true H", "mean H_hat")
-                .with(Series::line("identity", vec![(0.2, 0.2), (0.8, 0.8)]))
-                .with(Series::points("Davies-Harte, lag 1", hplot_pts))
-                .with(Series::points("MA-fBM K=20 gm1000, lag 64", ma_pts)),
+            Plot::new(
+                "hurst.svg",
+                "Hurst recovery (variogram estimator)",
+                "true H",
+                "mean H_hat",
+            )
+            .with(Series::line("identity", vec![(0.2, 0.2), (0.8, 0.8)]))
+            .with(Series::points("Davies-Harte, lag 1", hplot_pts))
+            .with(Series::points("MA-fBM K=20 gm1000, lag 64", ma_pts)),
         );
         out.plots.push(ll_plot);
         out.notes = notes;

@@ -157,7 +157,8 @@ fn upsample2(src: &[f64], n: usize) -> Vec<f64> {
         for j in 0..m {
             let (j0, j1, w) = pos(j);
             for c in 0..C {
-                tmp[(i * m + j) * C + c] = (1.0 - w) * src[(i * n + j0) * C + c] + w * src[(i * n + j1) * C + c];
+                tmp[(i * m + j) * C + c] =
+                    (1.0 - w) * src[(i * n + j0) * C + c] + w * src[(i * n + j1) * C + c];
             }
         }
     }
@@ -166,7 +167,8 @@ fn upsample2(src: &[f64], n: usize) -> Vec<f64> {
         let (i0, i1, w) = pos(i);
         for j in 0..m {
             for c in 0..C {
-                out[(i * m + j) * C + c] = (1.0 - w) * tmp[(i0 * m + j) * C + c] + w * tmp[(i1 * m + j) * C + c];
+                out[(i * m + j) * C + c] =
+                    (1.0 - w) * tmp[(i0 * m + j) * C + c] + w * tmp[(i1 * m + j) * C + c];
             }
         }
     }
@@ -180,11 +182,19 @@ fn make_image(rng: &mut DefaultRng, s: usize, generated: bool, hard: bool) -> Re
     }
     let scene = Scene::draw(rng, s);
     let px = if generated {
-        let sigma = if hard { u(rng, 0.0, 1.2) } else { u(rng, 0.0, 0.5) };
+        let sigma = if hard {
+            u(rng, 0.0, 1.2)
+        } else {
+            u(rng, 0.0, 0.5)
+        };
         let low = scene.render(rng, s, 2, sigma);
         upsample2(&low, s / 2)
     } else {
-        let sigma = if hard { u(rng, 0.8, 4.0) } else { u(rng, 1.5, 4.0) };
+        let sigma = if hard {
+            u(rng, 0.8, 4.0)
+        } else {
+            u(rng, 1.5, 4.0)
+        };
         scene.render(rng, s, 1, sigma)
     };
     Ok(px.into_iter().map(to_u8).collect())
@@ -199,19 +209,54 @@ struct Variant {
 }
 
 const VARIANTS: [Variant; 4] = [
-    Variant { name: "LOTA: scaling + max patch (10 features)", norm: BitNorm::Scaling { exact_255: false }, mode: PatchMode::Max, n_features: 10 },
-    Variant { name: "scaling + random patch (8 features)", norm: BitNorm::Scaling { exact_255: false }, mode: PatchMode::Random, n_features: 8 },
-    Variant { name: "thresholding + max patch (8 features)", norm: BitNorm::Threshold { tau: 0 }, mode: PatchMode::Max, n_features: 8 },
-    Variant { name: "raw 8-bit + max patch (8 features)", norm: BitNorm::Raw, mode: PatchMode::Max, n_features: 8 },
+    Variant {
+        name: "LOTA: scaling + max patch (10 features)",
+        norm: BitNorm::Scaling { exact_255: false },
+        mode: PatchMode::Max,
+        n_features: 10,
+    },
+    Variant {
+        name: "scaling + random patch (8 features)",
+        norm: BitNorm::Scaling { exact_255: false },
+        mode: PatchMode::Random,
+        n_features: 8,
+    },
+    Variant {
+        name: "thresholding + max patch (8 features)",
+        norm: BitNorm::Threshold { tau: 0 },
+        mode: PatchMode::Max,
+        n_features: 8,
+    },
+    Variant {
+        name: "raw 8-bit + max patch (8 features)",
+        norm: BitNorm::Raw,
+        mode: PatchMode::Max,
+        n_features: 8,
+    },
 ];
 
 /// Noisy image + MGPS for one image; returns the features and the (noisy) buffer.
-fn extract(img: &[u8], s: usize, p: usize, v: &Variant, rng: &mut DefaultRng, noisy: &mut [u8]) -> Result<[f64; N_FEATURES]> {
+fn extract(
+    img: &[u8],
+    s: usize,
+    p: usize,
+    v: &Variant,
+    rng: &mut DefaultRng,
+    noisy: &mut [u8],
+) -> Result<[f64; N_FEATURES]> {
     let im = Image::new(img, s, s, C)?;
     let mut o = ImageMut::new(noisy, s, s, C)?;
     noisy_image(&im, 3, v.norm, &mut o)?;
     let n = Image::new(noisy, s, s, C)?;
-    let sel = mgps(&n, p, Strategy::RandomCrops { n: code_candidates(s, p) }, v.mode, rng)?;
+    let sel = mgps(
+        &n,
+        p,
+        Strategy::RandomCrops {
+            n: code_candidates(s, p),
+        },
+        v.mode,
+        rng,
+    )?;
     Ok(patch_features(&n, sel.y, sel.x, p)?)
 }
 
@@ -241,7 +286,12 @@ impl Repro for Lota {
             c: 100.0,
             timing_256: if ctx.quick { 50 } else { 200 },
         })?;
-        if cfg.train < 4 || cfg.test < 2 || cfg.patch == 0 || cfg.patch > cfg.size || cfg.timing_256 == 0 {
+        if cfg.train < 4
+            || cfg.test < 2
+            || cfg.patch == 0
+            || cfg.patch > cfg.size
+            || cfg.timing_256 == 0
+        {
             bail!("config: train >= 4, test >= 2, 1 <= patch <= size, timing_256 >= 1");
         }
         if !(cfg.c.is_finite() && cfg.c > 0.0) {
@@ -258,7 +308,11 @@ impl Repro for Lota {
         }
         pb.finish_and_clear();
         let labels: Vec<bool> = (0..total).map(|i| i % 2 == 1).collect();
-        let mut table = Table::new(&["variant", "held-out accuracy", "extraction ms / image (128, median)"]);
+        let mut table = Table::new(&[
+            "variant",
+            "held-out accuracy",
+            "extraction ms / image (128, median)",
+        ]);
         let mut accs = Vec::new();
         let mut lota_ms = f64::NAN;
         let mut noisy = vec![0u8; s * s * C];
@@ -275,7 +329,10 @@ impl Repro for Lota {
             let d = v.n_features;
             let head = LogisticHead::fit(&feats[..cfg.train * d], d, &labels[..cfg.train], cfg.c)?;
             let mut correct = 0usize;
-            for (row, &y) in feats[cfg.train * d..].chunks_exact(d).zip(&labels[cfg.train..]) {
+            for (row, &y) in feats[cfg.train * d..]
+                .chunks_exact(d)
+                .zip(&labels[cfg.train..])
+            {
                 if (head.predict_proba(row)? > 0.5) == y {
                     correct += 1;
                 }
@@ -301,7 +358,11 @@ impl Repro for Lota {
             times.push(t0.elapsed().as_secs_f64());
         }
         let ms256 = median(&mut times) * 1e3;
-        table.row(&["LOTA extraction at 256 x 256 (64 crops)".to_string(), "-".to_string(), num(ms256)]);
+        table.row(&[
+            "LOTA extraction at 256 x 256 (64 crops)".to_string(),
+            "-".to_string(),
+            num(ms256),
+        ]);
         let pass = accs[0] >= 0.88 && lota_ms <= 2.0 && ms256 <= 5.0;
         let mut out = Outcome::new(
             &cfg,
@@ -317,9 +378,23 @@ impl Repro for Lota {
             .measure("extract_ms_256", ms256);
         out.table = table;
         out.plots.push(
-            Plot::new("accuracy.svg", "Held-out accuracy by variant (0 = LOTA, 1 = random patch, 2 = threshold, 3 = raw)", "variant", "accuracy")
-                .with(Series::points("accuracy", accs.iter().enumerate().map(|(i, &a)| (i as f64, a)).collect()))
-                .with(Series::line("criterion 0.88", vec![(0.0, 0.88), (3.0, 0.88)])),
+            Plot::new(
+                "accuracy.svg",
+                "Held-out accuracy by variant (0 = LOTA, 1 = random patch, 2 = threshold, 3 = raw)",
+                "variant",
+                "accuracy",
+            )
+            .with(Series::points(
+                "accuracy",
+                accs.iter()
+                    .enumerate()
+                    .map(|(i, &a)| (i as f64, a))
+                    .collect(),
+            ))
+            .with(Series::line(
+                "criterion 0.88",
+                vec![(0.0, 0.88), (3.0, 0.88)],
+            )),
         );
         out.notes.push(
             "The raw-pixel baseline is not asserted: on synthetic data a raw lag-ratio feature also separates the classes, \
