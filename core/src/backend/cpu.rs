@@ -242,7 +242,7 @@ impl Backend for CpuBackend {
         scale: &[f32],
         out: &mut Vec<f32>,
     ) -> Result<()> {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         check_matrix("gather_rows", x.len(), rows, cols)?;
         check::same_len("gather_rows scale", idx.len(), scale.len())?;
         check_matrix("gather_rows out", out.len(), idx.len(), cols)?;
@@ -265,7 +265,7 @@ impl Backend for CpuBackend {
         dst: &mut Vec<f32>,
     ) -> Result<()> {
         check_matrix("scatter_add_rows src", src.len(), idx.len(), cols)?;
-        let rows = if cols == 0 { 0 } else { dst.len() / cols };
+        let rows = dst.len().checked_div(cols).unwrap_or(0);
         check_matrix("scatter_add_rows dst", dst.len(), rows, cols)?;
         check_indices("scatter_add_rows idx", idx, rows)?;
         if cols == 0 {
