@@ -145,8 +145,8 @@ mod tests {
         let n = Image::new(&out, 200, 200, 1).unwrap();
         let f = patch_features(&n, 0, 0, 200).unwrap();
         // ~8e4 pairs per direction; +-1 as in the spec (about 6 SE).
-        for k in 0..4 {
-            assert!((f[k] * 255.0 - 94.5).abs() < 1.0, "{k}: {}", f[k] * 255.0);
+        for (k, v) in f.iter().take(4).enumerate() {
+            assert!((v * 255.0 - 94.5).abs() < 1.0, "{k}: {}", v * 255.0);
         }
         assert!((f[8] - 0.125).abs() < 0.01);
     }

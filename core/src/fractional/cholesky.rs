@@ -80,9 +80,9 @@ mod tests {
             [0.5715238377, 0.4627185054, 0.3573905559, 0.0],
             [0.6269132147, 0.5195224572, 0.4581984882, 0.3565534786],
         ];
-        for i in 0..4 {
-            for j in 0..4 {
-                assert!((s.factor()[(i, j)] - want[i][j]).abs() < 1e-10);
+        for (i, row) in want.iter().enumerate() {
+            for (j, w) in row.iter().enumerate() {
+                assert!((s.factor()[(i, j)] - w).abs() < 1e-10);
             }
         }
         assert!((fbm_cov(0.7, 0.25, 1.0) - 0.2375556863).abs() < 1e-10);

@@ -177,7 +177,7 @@ fn upsample2(src: &[f64], n: usize) -> Vec<f64> {
 
 /// One labelled image (`true` = generated).
 fn make_image(rng: &mut DefaultRng, s: usize, generated: bool, hard: bool) -> Result<Vec<u8>> {
-    if s < 4 || s % 2 != 0 {
+    if s < 4 || !s.is_multiple_of(2) {
         bail!("config: size must be even and >= 4");
     }
     let scene = Scene::draw(rng, s);
