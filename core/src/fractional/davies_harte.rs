@@ -68,7 +68,9 @@ impl DaviesHarte {
         let mut re = vec![0.0; m];
         let mut im = vec![0.0; m];
         // rho_k = (p_{k+1} - 2 p_k + p_{k-1}) / 2 with p_k = k^2H: one pow per lag.
-        let pw: Vec<f64> = (0..=m_half + 1).map(|k| libm::pow(k as f64, 2.0 * h)).collect();
+        let pw: Vec<f64> = (0..=m_half + 1)
+            .map(|k| libm::pow(k as f64, 2.0 * h))
+            .collect();
         for (k, r) in re.iter_mut().enumerate() {
             let lag = if k <= m_half { k } else { m - k };
             *r = if lag == 0 {

@@ -16,7 +16,7 @@ use crate::error::{check, Error, Result};
 /// path (zero increments) -> `Numerical`.
 pub fn hurst_variogram(x: &[f64], m: usize) -> Result<f64> {
     check::nonzero("m", m)?;
-    if x.len() <= 2 * m + 1 {
+    if m.checked_mul(2).is_none_or(|m2| x.len() <= m2 + 1) {
         return Err(Error::invalid("path length", x.len() as f64, "> 2 m + 1"));
     }
     check::all_finite_f64("path", x)?;
