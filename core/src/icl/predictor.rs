@@ -153,6 +153,29 @@ impl Predictor {
     }
 }
 
+/// Online (prefix) evaluation of one task, as `online_regression` in the reference code: for
+/// `i = 1..n-1`, fit `pred` on the first `i` examples and predict `x_{i+1}`; `out[i-1]` gets the
+/// prediction (length `n - 1`). The "error vs number of exemplars" curves average
+/// `(out[i-1] - y_{i+1})^2` over tasks. Cost: `n` fits.
+pub fn online_predictions(
+    pred: &Predictor,
+    x: &[f64],
+    y: &[f64],
+    n: usize,
+    d: usize,
+    out: &mut [f64],
+) -> Result<()> {
+    check::nonzero("n", n)?;
+    check::nonzero("d", d)?;
+    check::same_len("x (n*d)", n * d, x.len())?;
+    check::same_len("y", n, y.len())?;
+    check::same_len("online predictions (n-1)", n - 1, out.len())?;
+    for (i, o) in (1..n).zip(out.iter_mut()) {
+        *o = pred.predict(&x[..i * d], &y[..i], &x[i * d..(i + 1) * d], i, d)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +234,29 @@ mod tests {
         assert!(Predictor::Ridge { lambda: -1.0 }
             .predict(&x, &y, &xq, 3, 2)
             .is_err());
+    }
+
+    #[test]
+    fn online_prefix_oracle() {
+        // Spec 12: ridge(1) predicts x_2 from the first example -> 0.0, x_3 from the first two -> 1.5.
+        let mut out = [0.0; 2];
+        let x = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        online_predictions(
+            &Predictor::Ridge { lambda: 1.0 },
+            &x,
+            &[1.0, 2.0, 2.0],
+            3,
+            2,
+            &mut out,
+        )
+        .unwrap();
+        assert!(
+            out[0].abs() < 1e-15 && (out[1] - 1.5).abs() < 1e-14,
+            "{out:?}"
+        );
+        assert!(
+            online_predictions(&Predictor::Ols, &x, &[1.0, 2.0, 2.0], 3, 2, &mut [0.0; 3]).is_err()
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! `w_scale = 1/sqrt(d)` for spec 01's Exp C); `Cubic`: `f_w(x) = w·x + c (w·x)^3`. Each nonlinear
 //! family is odd in `w`, so the task law is symmetric under `w -> -w`.
 //! `Sigma_w = Sigma^{-1}` (the paper's non-isotropic theorem) is drawn as `L^{-T} z`, a triangular
-//! solve, never an explicit inverse.
+//! solve, never an explicit inverse. The von Oswald et al. 2022 variant draws
+//! `x ~ U(-a/2, a/2)^d` instead ([`XCov::Uniform`]).
 //!
 //! Draw order per task (fixed, for reproducibility): `w` (d normals), then for each example `x_i`
 //! (d normals) and `eps_i`, then `x_q` and `eps_q`. Cost: `(n+1)(d+1) + d` normals and
@@ -31,6 +32,10 @@ pub enum XCov<'a> {
     /// `Sigma = L L^T` given by its lower Cholesky factor `L` (row-major `d x d`, see
     /// [`crate::icl::chol::cholesky_in_place`]).
     Chol(&'a [f64]),
+    /// Not Gaussian: `x ~ U(-a/2, a/2)^d` (von Oswald et al. 2022, `input_range = a`), so
+    /// `Sigma = (a^2 / 12) I`. The Gaussian closed forms for `eta*` do not apply (fourth moments
+    /// differ); estimate the optimal step by Monte Carlo.
+    Uniform(f64),
 }
 
 /// Covariance of the task vector `w` (before the `w_scale` factor).
@@ -113,9 +118,13 @@ impl<'a> TaskSpec<'a> {
         check::non_negative("sigma", self.sigma)?;
         check::positive("w_scale", self.w_scale)?;
         let dd = self.d * self.d;
-        if let XCov::Chol(l) = self.x_cov {
-            check::same_len("x_cov factor", dd, l.len())?;
-            check_factor("x_cov", l, self.d)?;
+        match self.x_cov {
+            XCov::Chol(l) => {
+                check::same_len("x_cov factor", dd, l.len())?;
+                check_factor("x_cov", l, self.d)?;
+            }
+            XCov::Uniform(a) => check::positive("input_range", a)?,
+            XCov::Identity => {}
         }
         if let WCov::Chol(l) = self.w_cov {
             check::same_len("w_cov factor", dd, l.len())?;
@@ -196,8 +205,13 @@ pub(crate) fn sample_task_unchecked<R: Rng + ?Sized>(
         WCov::Chol(l) => lower_mul(l, d, tmp, out.w),
         WCov::InverseOfX => {
             out.w.copy_from_slice(tmp);
-            if let XCov::Chol(l) = spec.x_cov {
-                lower_transpose_solve_in_place(l, d, out.w);
+            match spec.x_cov {
+                XCov::Chol(l) => lower_transpose_solve_in_place(l, d, out.w),
+                XCov::Uniform(a) => {
+                    let s = libm::sqrt(12.0) / a;
+                    out.w.iter_mut().for_each(|v| *v *= s);
+                }
+                XCov::Identity => {}
             }
         }
     }
@@ -208,6 +222,9 @@ pub(crate) fn sample_task_unchecked<R: Rng + ?Sized>(
             tmp.iter_mut().for_each(|v| *v = seq::normal(rng));
             lower_mul(l, d, tmp, x);
         }
+        XCov::Uniform(a) => x
+            .iter_mut()
+            .for_each(|v| *v = a * (seq::uniform(rng) - 0.5)),
     };
     for (xi, yi) in out.x.chunks_exact_mut(d).zip(out.y.iter_mut()) {
         draw_x(rng, xi, tmp);
@@ -417,6 +434,35 @@ mod tests {
             (v - 0.25).abs() < 5.0 * 0.25 * (2.0 / b as f64).sqrt(),
             "noise var {v}"
         );
+    }
+
+    /// von Oswald inputs: within (-a/2, a/2), variance a^2/12 (5 SE over 30 000 draws).
+    #[test]
+    fn uniform_inputs() {
+        let spec = TaskSpec {
+            x_cov: XCov::Uniform(2.0),
+            ..TaskSpec::isotropic(2, 5, 0.0)
+        };
+        let t = TaskBatch::sample(&mut default_rng(5), &spec, 3000).unwrap();
+        assert!(t.x.iter().all(|v| v.abs() < 1.0));
+        let m = t.x.len() as f64;
+        let var = t.x.iter().map(|v| v * v).sum::<f64>() / m;
+        // Var(x^2) for U(-1, 1): E x^4 - (E x^2)^2 = 1/5 - 1/9.
+        assert!(
+            (var - 1.0 / 3.0).abs() < 5.0 * ((0.2 - 1.0 / 9.0) / m).sqrt(),
+            "{var}"
+        );
+        let bad = TaskSpec {
+            x_cov: XCov::Uniform(0.0),
+            ..spec
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(Error::InvalidParam {
+                name: "input_range",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -271,6 +271,75 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
+    /// Minimal parser for `"key": [numbers]` / `"key": number` in an oracle JSON (no serde in the core).
+    fn parse(text: &str, key: &str) -> Vec<f64> {
+        let pat = std::format!("\"{key}\":");
+        let start = text.find(&pat).expect("key") + pat.len();
+        let rest = text[start..].trim_start();
+        let body = if let Some(r) = rest.strip_prefix('[') {
+            &r[..r.find(']').unwrap()]
+        } else {
+            &rest[..rest.find([',', '\n', '}']).unwrap()]
+        };
+        body.split(',')
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn matches_torch_autograd_with_clamp_and_repeated_id() {
+        let text = include_str!("../../../fixtures/oracle/robust_elr_autograd.json");
+        let ids: Vec<u32> = parse(text, "ids").iter().map(|&v| v as u32).collect();
+        let labels: Vec<u32> = parse(text, "labels").iter().map(|&v| v as u32).collect();
+        let logits = parse(text, "logits");
+        let mut t = parse(text, "targets_init");
+        let mut g = std::vec![0.0; logits.len()];
+        let cfg = ElrConfig {
+            beta: parse(text, "beta")[0],
+            lambda: parse(text, "lambda")[0],
+        };
+        let shape = ElrShape {
+            examples: 3,
+            classes: 4,
+        };
+        let l = elr_step(
+            &cfg,
+            ElrGrad::Exact,
+            shape,
+            &mut t,
+            &ids,
+            &logits,
+            &labels,
+            &mut g,
+        )
+        .unwrap();
+        assert!((l.ce - parse(text, "ce")[0]).abs() < 1e-12);
+        assert!((l.reg - parse(text, "reg")[0]).abs() < 1e-12);
+        assert!((l.total - parse(text, "loss")[0]).abs() < 1e-12);
+        close(&g, &parse(text, "grad"), 1e-12);
+        close(&t, &parse(text, "targets_after"), 1e-12);
+        // The analytic gradient ignores the clamp: it differs on the saturated rows.
+        let mut t2 = parse(text, "targets_init");
+        let mut ga = std::vec![0.0; logits.len()];
+        elr_step(
+            &cfg,
+            ElrGrad::Analytic,
+            shape,
+            &mut t2,
+            &ids,
+            &logits,
+            &labels,
+            &mut ga,
+        )
+        .unwrap();
+        assert!(ga[4..8]
+            .iter()
+            .zip(&g[4..8])
+            .any(|(a, b)| (a - b).abs() > 1e-9));
+    }
+
     #[test]
     fn golden_case_1() {
         let (l, t, g) = one([2.0, 1.0, 0.1], 0, [0.0; 3], 0.7, 3.0, ElrGrad::Exact);

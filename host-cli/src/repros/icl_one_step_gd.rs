@@ -10,11 +10,12 @@
 
 use anyhow::{bail, Result};
 use noisekit::icl::gd::{optimal_eta, optimal_gamma, optimal_risk};
-use noisekit::icl::lsa::effective_gamma;
+use noisekit::icl::lsa::{effective_gamma, lsa_implicit_weight};
 use noisekit::icl::metrics::{frob_cos, mse, rel_frob, spd};
 use noisekit::icl::predictor::Predictor;
 use noisekit::icl::task::{Response, TaskBatch, TaskSpec, WCov, XCov};
-use noisekit::icl::train::{train_lsa, LsaParams, LsaTrainConfig};
+use noisekit::icl::train::{train_lsa, train_lsa_on, LsaParams, LsaTrainConfig};
+use noisekit::CpuBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
@@ -47,6 +48,9 @@ struct Config {
     eval_tasks: usize,
     /// Monte Carlo tasks for the nonlinear optimal step eta_f.
     mc_tasks: usize,
+    /// Train the masked models with the gradient gemms on the CPU `Backend` in f32 (default: the
+    /// f64 reference path).
+    backend_f32: bool,
 }
 
 struct Row {
@@ -61,13 +65,14 @@ struct Row {
     mse_ref: f64,
     risk: f64,
     even: f64,
+    sens_cos: f64,
     pass: bool,
     gamma: Vec<f64>,
 }
 
 /// Trains on `spec`, evaluates against one preconditioned GD step with `target`. Returns the
-/// parameters and `[eta_hat, relF, cos(target), cos(I), rel_spd, MSE LSA, MSE ref, even_energy]`,
-/// where `even_energy = mean (y_hat - x_q^T Gamma_eff h)^2`.
+/// parameters and `[eta_hat, relF, cos(target), cos(I), rel_spd, MSE LSA, MSE ref, even_energy, sens_cos]`,
+/// where `even_energy = mean (y_hat - x_q^T Gamma_eff h)^2`, and the mean sensitivity cosine.
 fn run_one(
     ctx: &Ctx,
     cfg: &Config,
@@ -75,7 +80,7 @@ fn run_one(
     masked: bool,
     stream: u64,
     target: &[f64],
-) -> Result<(LsaParams, [f64; 8])> {
+) -> Result<(LsaParams, [f64; 9])> {
     let d = spec.d;
     let tc = LsaTrainConfig {
         steps: cfg.steps,
@@ -86,11 +91,13 @@ fn run_one(
         ..LsaTrainConfig::default()
     };
     let pb = ctx.progress(cfg.steps as u64, "training LSA");
-    let p = train_lsa(&mut ctx.rng(stream), spec, &tc, |t, _| {
-        if t % 100 == 0 {
-            pb.inc(100)
-        }
-    })?;
+    let tick = |_: usize, _: f64| pb.inc(1);
+    // The masked model can train with its gradient gemms on the CPU backend in f32.
+    let p = if cfg.backend_f32 && masked {
+        train_lsa_on(&CpuBackend, &mut ctx.rng(stream), spec, &tc, tick)?
+    } else {
+        train_lsa(&mut ctx.rng(stream), spec, &tc, tick)?
+    };
     pb.finish_and_clear();
     let mut g = vec![0.0; d * d];
     effective_gamma(&p.v, &p.bq, d, &mut g)?;
@@ -108,6 +115,24 @@ fn run_one(
     let s = spd(&y_lsa, &y_ref)?.mean;
     let ref_sq = y_ref.iter().map(|v| v * v).sum::<f64>() / eval.b as f64;
     let even = spd(&y_lsa, &y_odd)?.mean;
+    // von Oswald-style sensitivity cosine (masked model: d y_hat / d x_q = (v^T G Bq)^T exactly;
+    // reference: Gamma h). NaN for the unmasked model, whose sensitivity also depends on x_q.
+    let sens_cos = if masked {
+        let (mut gv, mut ws, mut wr) = (vec![0.0; d + 1], vec![0.0; d], vec![0.0; d]);
+        let ref_p = Predictor::Preconditioned {
+            gamma: target.to_vec(),
+        };
+        let mut acc = 0.0;
+        for i in 0..eval.b {
+            let (x, y, _, _, _) = eval.task(i).ok_or_else(|| anyhow::anyhow!("task {i}"))?;
+            lsa_implicit_weight(&p.v, &p.bq, x, y, spec.n, d, &mut gv, &mut ws)?;
+            ref_p.weights(x, y, spec.n, d, &mut wr)?;
+            acc += frob_cos(&ws, &wr)?;
+        }
+        acc / eval.b as f64
+    } else {
+        f64::NAN
+    };
     let mut id = vec![0.0; d * d];
     (0..d).for_each(|i| id[i * d + i] = 1.0);
     let out = [
@@ -119,6 +144,7 @@ fn run_one(
         mse(&y_lsa, &eval.yq)?.mean,
         mse(&y_ref, &eval.yq)?.mean,
         even,
+        sens_cos,
     ];
     Ok((p, out))
 }
@@ -146,6 +172,7 @@ impl Repro for IclOneStepGd {
             init_std: 0.1,
             eval_tasks: 20_000,
             mc_tasks: if ctx.quick { 200_000 } else { 1_000_000 },
+            backend_f32: false,
         })?;
         let (d, n) = (cfg.d, cfg.n);
         if cfg.sigma_diag.len() != d
@@ -192,6 +219,7 @@ impl Repro for IclOneStepGd {
                     mse_ref: m[6],
                     risk,
                     even,
+                    sens_cos: m[8],
                     pass,
                     gamma,
                 });
@@ -254,6 +282,7 @@ impl Repro for IclOneStepGd {
             mse_ref: m[6],
             risk: f64::NAN,
             even,
+            sens_cos: m[8],
             pass: pass_b,
             gamma: gamma_b,
         });
@@ -297,6 +326,7 @@ impl Repro for IclOneStepGd {
             mse_ref: m[6],
             risk: f64::NAN,
             even,
+            sens_cos: m[8],
             pass: pass_c,
             gamma: gamma_c,
         });
@@ -314,6 +344,7 @@ impl Repro for IclOneStepGd {
             "MSE GD*",
             "R*",
             "even_energy",
+            "sens_cos",
             "pass",
         ]);
         for r in &rows {
@@ -329,6 +360,11 @@ impl Repro for IclOneStepGd {
                 num(r.mse_ref),
                 num(r.risk),
                 num(r.even),
+                if r.sens_cos.is_nan() {
+                    "-".to_string()
+                } else {
+                    format!("{:.6}", r.sens_cos)
+                },
                 (if r.pass { "PASS" } else { "FAIL" }).to_string(),
             ]);
         }
