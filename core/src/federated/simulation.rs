@@ -56,6 +56,9 @@ pub struct FedConfig {
     pub rounds: usize,
     /// Local DP-SGD steps per round.
     pub local_steps: usize,
+    /// Fraction of clients sampled (uniformly, without replacement) each round, in `(0, 1]`;
+    /// `ceil(fraction K)` clients take part.
+    pub client_fraction: f64,
     /// Poisson sampling rate `q` in `(0, 1]`.
     pub sample_rate: f64,
     /// Learning rate `>= 0`.
@@ -105,6 +108,9 @@ pub struct FedRun {
     pub rounds: Vec<RoundStats>,
     /// Whether training diverged (non-finite parameters); stats stop at the divergence.
     pub diverged: bool,
+    /// Rounds each client took part in (its privacy cost is `local_steps` Poisson-subsampled
+    /// Gaussian steps per participation).
+    pub participations: Vec<usize>,
 }
 
 /// Test MSE per output entry of `layer` on `data`.
@@ -154,6 +160,13 @@ fn validate(
         "in (0, 1]",
     )?;
     check::non_negative("lr", cfg.lr)?;
+    check::open(
+        "client_fraction",
+        cfg.client_fraction,
+        0.0,
+        1.0 + f64::EPSILON,
+        "in (0, 1]",
+    )?;
     if let Some(dp) = cfg.dp {
         check::positive("clip", dp.clip)?;
         check::non_negative("noise_multiplier", dp.noise_multiplier)?;
@@ -185,7 +198,6 @@ pub fn run(
     let (d_in, d_out, r) = (layer.d_in, layer.d_out, layer.r);
     let train_a = cfg.aggregator == Aggregator::FedAvgLora;
     let q0 = row_basis(&layer.a, r, d_in);
-    let total_n: usize = clients.iter().map(|c| c.n).sum();
     let n_b = d_out * r;
     let n_a = if train_a { r * d_in } else { 0 };
     let mut global = layer;
@@ -194,11 +206,23 @@ pub fn run(
     let (mut acc_b, mut acc_a) = (vec![0.0; n_b], vec![0.0; n_a]);
     let mut noise = vec![0.0; n_b + n_a];
     let blocks_per_step = (n_b + n_a).div_ceil(2) as u64;
+    let per_round =
+        (libm::ceil(cfg.client_fraction * clients.len() as f64) as usize).clamp(1, clients.len());
+    let mut participations = vec![0usize; clients.len()];
+    let mut order: Vec<usize> = (0..clients.len()).collect();
+    let mut pick_rng = seq::default_rng(cfg.seed ^ 0x5A5A_0000_0000_0001);
     for round in 0..cfg.rounds {
         let mut delta_b = vec![0.0; n_b];
         let mut delta_a = vec![0.0; n_a];
         let (mut norm_sum, mut clipped, mut samples) = (0.0, 0usize, 0usize);
-        for (k, client) in clients.iter().enumerate() {
+        if per_round < clients.len() {
+            seq::shuffle(&mut pick_rng, &mut order);
+        }
+        let chosen = &order[..per_round];
+        let round_n: usize = chosen.iter().map(|&k| clients[k].n).sum();
+        for &k in chosen {
+            let client = &clients[k];
+            participations[k] += 1;
             let mut local = global.clone();
             let mut rng =
                 seq::default_rng(cfg.seed ^ ((k as u64 + 1) << 40) ^ ((round as u64 + 1) << 20));
@@ -224,6 +248,7 @@ pub fn run(
                             layer: global,
                             rounds: stats,
                             diverged: true,
+                            participations,
                         });
                     }
                     let factor = match cfg.dp {
@@ -269,7 +294,7 @@ pub fn run(
                         .for_each(|(p, gr)| *p -= step_size * gr);
                 }
             }
-            let w = client.n as f64 / total_n as f64;
+            let w = client.n as f64 / round_n as f64;
             for ((d, new), old) in delta_b.iter_mut().zip(&local.b).zip(&global.b) {
                 *d += w * (new - old);
             }
@@ -286,6 +311,7 @@ pub fn run(
                 layer: global,
                 rounds: stats,
                 diverged: true,
+                participations,
             });
         }
         let mut st = RoundStats {
@@ -329,6 +355,7 @@ pub fn run(
         layer: global,
         rounds: stats,
         diverged: false,
+        participations,
     })
 }
 
@@ -447,6 +474,7 @@ mod tests {
         FedConfig {
             rounds: 4,
             local_steps: 3,
+            client_fraction: 1.0,
             sample_rate: 0.5,
             lr: 0.1,
             dp,
@@ -570,6 +598,44 @@ mod tests {
         assert!(run(layer, &clients, &test, &bad).is_err());
         let mut rng = seq::default_rng(0);
         assert!(dirichlet_label_split(&[0, 1], 2, 0, 0.5, &mut rng).is_err());
+    }
+
+    #[test]
+    fn client_sampling_takes_the_requested_share_each_round() {
+        let (layer, clients, test) = toy(5);
+        let mut many = clients.clone();
+        many.extend(clients.iter().cloned());
+        let mut c = cfg(
+            Aggregator::FfaLora,
+            Some(ClientDp {
+                clip: 1.0,
+                noise_multiplier: 1.0,
+            }),
+        );
+        c.client_fraction = 0.5;
+        c.rounds = 10;
+        let r = run(layer, &many, &test, &c).unwrap();
+        assert_eq!(r.participations.iter().sum::<usize>(), 2 * 10);
+        assert!(r.participations.iter().all(|&p| p < 10));
+    }
+
+    #[test]
+    fn per_client_epsilon_matches_the_spec_oracle() {
+        // Spec 14 oracle 5: q = 0.1, z = 1.835487901100313, 300 steps, delta 1e-5, Opacus grid.
+        let g = crate::accounting::inverse::epsilon_for(
+            0.1,
+            1.835_487_901_100_313,
+            300,
+            1e-5,
+            &crate::accounting::orders::OPACUS_ORDERS,
+        )
+        .unwrap();
+        assert!(
+            (g.value - 5.131_989_408_941_588).abs() < 1e-9 * 5.13,
+            "{}",
+            g.value
+        );
+        assert!((g.order - 4.8).abs() < 1e-12);
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn fedsvd_run() -> Result<Value> {
     let cfg = FedConfig {
         rounds: 3,
         local_steps: 2,
+        client_fraction: 1.0,
         sample_rate: 0.4,
         lr: 0.2,
         dp: Some(ClientDp {
