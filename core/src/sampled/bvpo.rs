@@ -212,7 +212,11 @@ mod tests {
         close(s.raw, 0.6290824594, 1e-9);
         close(s.mse, 0.2028577560, 1e-9);
         // Closed form equals the quadratic at alpha*.
-        close(s.mse, mse(s.raw, 0.3149750588, 0.5253602299, 0.0127049030), 1e-14);
+        close(
+            s.mse,
+            mse(s.raw, 0.3149750588, 0.5253602299, 0.0127049030),
+            1e-14,
+        );
         // Scale invariance.
         let t = alpha_star(3.0 * 0.3149750588, 3.0 * 0.5253602299, 3.0 * 0.0127049030).unwrap();
         close(t.raw, s.raw, 1e-14);
@@ -224,9 +228,18 @@ mod tests {
         let s = alpha_star(4.0, 1.0, 1.5).unwrap();
         assert!(s.raw < 0.0 && s.clipped == 0.0);
         close(s.mse, 1.0, 1e-15);
-        assert!(matches!(alpha_star(1.0, 1.0, 2.0), Err(Error::InvalidParam { name: "C", .. })));
-        assert!(matches!(alpha_star(1.0, 1.0, 1.0), Err(Error::Numerical(_))));
-        assert!(matches!(alpha_star(-1.0, 1.0, 0.0), Err(Error::InvalidParam { name: "A", .. })));
+        assert!(matches!(
+            alpha_star(1.0, 1.0, 2.0),
+            Err(Error::InvalidParam { name: "C", .. })
+        ));
+        assert!(matches!(
+            alpha_star(1.0, 1.0, 1.0),
+            Err(Error::Numerical(_))
+        ));
+        assert!(matches!(
+            alpha_star(-1.0, 1.0, 0.0),
+            Err(Error::InvalidParam { name: "A", .. })
+        ));
         assert!(alpha_star(f64::NAN, 1.0, 0.0).is_err());
         let mut out = [0.0; 2];
         assert!(matches!(
@@ -234,7 +247,10 @@ mod tests {
             Err(Error::InvalidParam { name: "alpha", .. })
         ));
         assert!(mix(&[1.0, 2.0], &[0.0, 0.0], f64::NAN, &mut out).is_err());
-        assert!(matches!(mix(&[1.0], &[0.0, 0.0], 0.5, &mut out), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            mix(&[1.0], &[0.0, 0.0], 0.5, &mut out),
+            Err(Error::ShapeMismatch { .. })
+        ));
         mix(&[1.0, 2.0], &[3.0, 0.0], 0.25, &mut out).unwrap();
         assert_eq!(out, [2.5, 0.5]);
     }

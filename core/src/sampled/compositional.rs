@@ -75,19 +75,31 @@ pub fn sco_gradient(
     let d = data_grad_mean.len();
     let bn = noise_logw.len();
     if bn == 0 {
-        return Err(Error::invalid("noise batch", 0.0, "at least one noise sample"));
+        return Err(Error::invalid(
+            "noise batch",
+            0.0,
+            "at least one noise sample",
+        ));
     }
     check::nonzero("D", d)?;
     check::same_len("sco (out)", d, out.len())?;
     check::same_len("sco (noise_grads)", bn * d, noise_grads.len())?;
     check::all_finite_f64("data gradient", data_grad_mean)?;
     check::all_finite_f64("noise gradients", noise_grads)?;
-    if let Some(i) = noise_logw.iter().position(|w| w.is_nan() || *w == f64::INFINITY) {
-        return Err(Error::NonFinite { what: "noise log-weights", index: i });
+    if let Some(i) = noise_logw
+        .iter()
+        .position(|w| w.is_nan() || *w == f64::INFINITY)
+    {
+        return Err(Error::NonFinite {
+            what: "noise log-weights",
+            index: i,
+        });
     }
     let lse = logsumexp(noise_logw);
     if lse == f64::NEG_INFINITY {
-        return Err(Error::Numerical("sco: every noise log-weight is -inf (noise misses the model)"));
+        return Err(Error::Numerical(
+            "sco: every noise log-weight is -inf (noise misses the model)",
+        ));
     }
     let log_ghat = lse - libm::log(bn as f64);
     let log_u = match state.log_u {
@@ -151,14 +163,25 @@ pub fn nce_loss_and_grad(
     check::finite("c", c)?;
     let (b, bn, d) = (f_data.len(), f_noise.len(), out.len());
     if b == 0 || bn == 0 {
-        return Err(Error::invalid("batch", 0.0, "non-empty data and noise batches"));
+        return Err(Error::invalid(
+            "batch",
+            0.0,
+            "non-empty data and noise batches",
+        ));
     }
     check::nonzero("D", d)?;
     check::same_len("nce (logq_data)", b, logq_data.len())?;
     check::same_len("nce (logq_noise)", bn, logq_noise.len())?;
     check::same_len("nce (data_grads)", b * d, data_grads.len())?;
     check::same_len("nce (noise_grads)", bn * d, noise_grads.len())?;
-    for xs in [f_data, logq_data, f_noise, logq_noise, data_grads, noise_grads] {
+    for xs in [
+        f_data,
+        logq_data,
+        f_noise,
+        logq_noise,
+        data_grads,
+        noise_grads,
+    ] {
         check::all_finite_f64("nce input", xs)?;
     }
     let lnu = libm::log(nu);
@@ -207,7 +230,9 @@ mod tests {
         assert!((w[0] - 0.5439385332).abs() < 1e-9);
         let gm = [data.iter().map(|x| x - mu).sum::<f64>() / 2.0];
         let grads: [f64; 3] = core::array::from_fn(|j| noise[j] - mu);
-        let mut st = ScoState { log_u: Some(libm::log(2.5)) };
+        let mut st = ScoState {
+            log_u: Some(libm::log(2.5)),
+        };
         let mut g = [0.0];
         let r = sco_gradient(&mut st, 0.1, &gm, &w, &grads, &mut g).unwrap();
         assert!((libm::exp(r.log_ghat) - 2.7745188213).abs() < 1e-9);
@@ -260,7 +285,8 @@ mod tests {
         let gd = data.map(|x| x - mu);
         let gn = noise.map(|x| x - mu);
         let mut g = [0.0];
-        let r = nce_loss_and_grad(&fd, &qd, &fnz, &qn, &gd, &gn, LOG_SQRT_2PI, 1.0, &mut g).unwrap();
+        let r =
+            nce_loss_and_grad(&fd, &qd, &fnz, &qn, &gd, &gn, LOG_SQRT_2PI, 1.0, &mut g).unwrap();
         assert!((r.loss - 1.1649298078).abs() < 1e-9, "{}", r.loss);
         assert!((g[0] + 0.3481568397).abs() < 1e-9, "{g:?}");
         assert!((r.dc + 0.1592756736).abs() < 1e-9, "{}", r.dc);

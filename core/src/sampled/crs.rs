@@ -179,7 +179,11 @@ pub fn plan<R: Rng + ?Sized>(
     check::same_len("crs plan (order)", m, order.len())?;
     check::same_len("crs plan (cdf)", m, cdf.len())?;
     if m > u32::MAX as usize {
-        return Err(Error::invalid("m", m as f64, "at most 2^32 - 1 column-row pairs"));
+        return Err(Error::invalid(
+            "m",
+            m as f64,
+            "at most 2^32 - 1 column-row pairs",
+        ));
     }
     check::all_finite_f64("p", p)?;
     if let Some(i) = p.iter().position(|&v| v < 0.0) {
@@ -235,8 +239,12 @@ pub fn plan<R: Rng + ?Sized>(
         Winners::Adaptive => adaptive_rule(k, order[..k].iter().map(|&i| p[i as usize])),
         Winners::Fixed(c) => c,
     };
-    let p_c: f64 = order[..n_win.min(m)].iter().map(|&i| p[i as usize]).sum();
-    let rest: f64 = order[n_win.min(m)..].iter().map(|&i| p[i as usize]).sum();
+    let p_c = order[..n_win.min(m)]
+        .iter()
+        .fold(0.0, |acc, &i| acc + p[i as usize]);
+    let rest = order[n_win.min(m)..]
+        .iter()
+        .fold(0.0, |acc, &i| acc + p[i as usize]);
     let drop_tail = matches!(opts.tail_cutoff, Some(c) if rest < c);
     if n_win >= k && !(rest == 0.0 || drop_tail) {
         return Err(Error::invalid(
@@ -375,7 +383,18 @@ pub fn sampled_matmul<B: Backend>(
     }
     be.gather_cols(a, n, m, idx, scale, a_sub)?;
     be.gather_rows(b, q, idx, &ones[..k], b_sub)?;
-    be.gemm(Transpose::No, Transpose::No, n, q, k, 1.0, a_sub, b_sub, 0.0, out)
+    be.gemm(
+        Transpose::No,
+        Transpose::No,
+        n,
+        q,
+        k,
+        1.0,
+        a_sub,
+        b_sub,
+        0.0,
+        out,
+    )
 }
 
 #[cfg(test)]
@@ -482,15 +501,30 @@ mod tests {
 
     #[test]
     fn adaptive_rule_oracles() {
-        assert_eq!(adaptive_winners(&[0.5, 0.2, 0.15, 0.1, 0.05], 3).unwrap(), 1);
+        assert_eq!(
+            adaptive_winners(&[0.5, 0.2, 0.15, 0.1, 0.05], 3).unwrap(),
+            1
+        );
         assert_eq!(adaptive_winners(&[0.2; 5], 3).unwrap(), 0);
-        assert_eq!(adaptive_winners(&[0.6, 0.3, 0.06, 0.02, 0.02], 4).unwrap(), 3);
+        assert_eq!(
+            adaptive_winners(&[0.6, 0.3, 0.06, 0.02, 0.02], 4).unwrap(),
+            3
+        );
         // The plan uses the same rule.
         let p = [0.02, 0.3, 0.06, 0.6, 0.02];
         let mut rng = default_rng(1);
         let (mut order, mut cdf, mut idx, mut scale) = ([0u32; 5], [0.0; 5], [0u32; 4], [0f32; 4]);
-        let pl = plan(&mut rng, &p, 4, PlanOptions::default(), &mut order, &mut cdf, &mut idx, &mut scale)
-            .unwrap();
+        let pl = plan(
+            &mut rng,
+            &p,
+            4,
+            PlanOptions::default(),
+            &mut order,
+            &mut cdf,
+            &mut idx,
+            &mut scale,
+        )
+        .unwrap();
         assert_eq!((pl.winners, pl.stochastic, pl.len), (3, 1, 4));
         assert_eq!(&idx[..3], &[3, 1, 2]);
         let j = idx[3] as usize;
@@ -505,30 +539,90 @@ mod tests {
         let (mut order, mut cdf, mut idx, mut scale) = ([0u32; 4], [0.0; 4], [0u32; 4], [0f32; 4]);
         let p = [0.5, 0.0, 0.5, 0.0];
         // Budget covers all positive pairs: exact.
-        let pl = plan(&mut rng, &p, 2, PlanOptions::default(), &mut order, &mut cdf, &mut idx, &mut scale)
-            .unwrap();
+        let pl = plan(
+            &mut rng,
+            &p,
+            2,
+            PlanOptions::default(),
+            &mut order,
+            &mut cdf,
+            &mut idx,
+            &mut scale,
+        )
+        .unwrap();
         assert!(pl.exact && pl.len == 2);
         // All zero: empty.
-        let pl = plan(&mut rng, &[0.0; 4], 2, PlanOptions::default(), &mut order, &mut cdf, &mut idx, &mut scale)
-            .unwrap();
+        let pl = plan(
+            &mut rng,
+            &[0.0; 4],
+            2,
+            PlanOptions::default(),
+            &mut order,
+            &mut cdf,
+            &mut idx,
+            &mut scale,
+        )
+        .unwrap();
         assert_eq!(pl.len, 0);
         let p = [0.4, 0.3, 0.2, 0.1];
-        let fixed = |c| PlanOptions { winners: Winners::Fixed(c), tail_cutoff: None };
+        let fixed = |c| PlanOptions {
+            winners: Winners::Fixed(c),
+            tail_cutoff: None,
+        };
         assert!(matches!(
-            plan(&mut rng, &p, 2, fixed(2), &mut order, &mut cdf, &mut idx, &mut scale),
-            Err(Error::InvalidParam { name: "winners", .. })
+            plan(
+                &mut rng,
+                &p,
+                2,
+                fixed(2),
+                &mut order,
+                &mut cdf,
+                &mut idx,
+                &mut scale
+            ),
+            Err(Error::InvalidParam {
+                name: "winners",
+                ..
+            })
         ));
         assert!(matches!(
-            plan(&mut rng, &p, 0, fixed(0), &mut order, &mut cdf, &mut idx, &mut scale),
+            plan(
+                &mut rng,
+                &p,
+                0,
+                fixed(0),
+                &mut order,
+                &mut cdf,
+                &mut idx,
+                &mut scale
+            ),
             Err(Error::InvalidParam { name: "k", .. })
         ));
         assert!(matches!(
-            plan(&mut rng, &[0.5, f64::NAN, 0.2, 0.3], 2, fixed(0), &mut order, &mut cdf, &mut idx, &mut scale),
+            plan(
+                &mut rng,
+                &[0.5, f64::NAN, 0.2, 0.3],
+                2,
+                fixed(0),
+                &mut order,
+                &mut cdf,
+                &mut idx,
+                &mut scale
+            ),
             Err(Error::NonFinite { .. })
         ));
         let (mut i1, mut s1) = ([0u32; 1], [0f32; 1]);
         assert!(matches!(
-            plan(&mut rng, &p, 2, fixed(0), &mut order, &mut cdf, &mut i1, &mut s1),
+            plan(
+                &mut rng,
+                &p,
+                2,
+                fixed(0),
+                &mut order,
+                &mut cdf,
+                &mut i1,
+                &mut s1
+            ),
             Err(Error::CapacityExceeded { .. })
         ));
         let mut p2 = [0.0; 2];
@@ -557,14 +651,29 @@ mod tests {
         let (mut order, mut cdf, mut idx, mut scale) = ([0u32; 4], [0.0; 4], [0u32; 2], [0f32; 2]);
         let n = 100_000;
         for (opts, want_var) in [
-            (PlanOptions { winners: Winners::Fixed(0), tail_cutoff: None }, 2.8364382294),
-            (PlanOptions { winners: Winners::Fixed(1), tail_cutoff: None }, 0.2429745074),
+            (
+                PlanOptions {
+                    winners: Winners::Fixed(0),
+                    tail_cutoff: None,
+                },
+                2.8364382294,
+            ),
+            (
+                PlanOptions {
+                    winners: Winners::Fixed(1),
+                    tail_cutoff: None,
+                },
+                0.2429745074,
+            ),
         ] {
             let mut sum = [[0.0; 2]; 2];
             let mut sq = [[0.0; 2]; 2];
             let mut err2 = 0.0;
             for _ in 0..n {
-                let pl = plan(&mut rng, &p, 2, opts, &mut order, &mut cdf, &mut idx, &mut scale).unwrap();
+                let pl = plan(
+                    &mut rng, &p, 2, opts, &mut order, &mut cdf, &mut idx, &mut scale,
+                )
+                .unwrap();
                 let mut est = [[0.0; 2]; 2];
                 for t in 0..pl.len {
                     let o = outer(idx[t] as usize);
@@ -587,12 +696,19 @@ mod tests {
                     let m = sum[r][c] / n as f64;
                     let v = sq[r][c] / n as f64 - m * m;
                     let se = libm::sqrt(v / n as f64);
-                    assert!((m - ab[r][c]).abs() < 5.0 * se + 1e-6, "mean {m} vs {} (se {se})", ab[r][c]);
+                    assert!(
+                        (m - ab[r][c]).abs() < 5.0 * se + 1e-6,
+                        "mean {m} vs {} (se {se})",
+                        ab[r][c]
+                    );
                 }
             }
             let emp = err2 / n as f64;
             // Relative SE of a variance estimate with n = 1e5 is ~1%; 5% is > 4 SE here.
-            assert!((emp / want_var - 1.0).abs() < 0.05, "emp {emp} want {want_var}");
+            assert!(
+                (emp / want_var - 1.0).abs() < 0.05,
+                "emp {emp} want {want_var}"
+            );
         }
     }
 
@@ -612,8 +728,21 @@ mod tests {
         let mut p = [0.0; 4];
         probabilities(&an, Some(&bn), &mut p).unwrap();
         let sc = ((1.0 - p[0]) / p[1]) as f32;
-        sampled_matmul(&be, &ab, &bb, 2, 4, 2, &[0, 1], &[1.0, sc], &[1.0; 2], &mut a_sub, &mut b_sub, &mut out)
-            .unwrap();
+        sampled_matmul(
+            &be,
+            &ab,
+            &bb,
+            2,
+            4,
+            2,
+            &[0, 1],
+            &[1.0, sc],
+            &[1.0; 2],
+            &mut a_sub,
+            &mut b_sub,
+            &mut out,
+        )
+        .unwrap();
         let mut host = [0f32; 4];
         be.download(&out, &mut host).unwrap();
         let want = [1.285495, 0.714505, 1.429010, 2.570990];

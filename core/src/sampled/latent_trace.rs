@@ -60,7 +60,11 @@ impl LatentTraceModel {
         y_neg: usize,
     ) -> Result<Self> {
         if traces < 2 {
-            return Err(Error::invalid("traces", traces as f64, "at least 2 (empty + one trace)"));
+            return Err(Error::invalid(
+                "traces",
+                traces as f64,
+                "at least 2 (empty + one trace)",
+            ));
         }
         if answers < 2 {
             return Err(Error::invalid("answers", answers as f64, "at least 2"));
@@ -69,9 +73,20 @@ impl LatentTraceModel {
         check::all_finite_f64("theta", &theta)?;
         check::positive("beta", beta)?;
         if y_pos >= answers || y_neg >= answers || y_pos == y_neg {
-            return Err(Error::invalid("y_pos", y_pos as f64, "two distinct answers below Y"));
+            return Err(Error::invalid(
+                "y_pos",
+                y_pos as f64,
+                "two distinct answers below Y",
+            ));
         }
-        Ok(Self { traces, answers, theta, beta, y_pos, y_neg })
+        Ok(Self {
+            traces,
+            answers,
+            theta,
+            beta,
+            y_pos,
+            y_neg,
+        })
     }
 
     /// Parameter dimension `d = traces * answers`.
@@ -136,7 +151,11 @@ impl LatentTraceModel {
     /// Trace-based DPO loss and gradient for the trace pair `(r_pos, r_neg)`.
     pub fn trace(&self, r_pos: usize, r_neg: usize) -> Result<(f64, Vec<f64>)> {
         if r_pos >= self.traces || r_neg >= self.traces {
-            return Err(Error::invalid("r", r_pos.max(r_neg) as f64, "a trace index below R + 1"));
+            return Err(Error::invalid(
+                "r",
+                r_pos.max(r_neg) as f64,
+                "a trace index below R + 1",
+            ));
         }
         let p = self.probs();
         self.trace_with(&p, r_pos, r_neg)
@@ -187,7 +206,14 @@ impl LatentTraceModel {
         }
         let b: f64 = g_e.iter().zip(&g).map(|(e, t)| (e - t) * (e - t)).sum();
         let c: f64 = (0..d).map(|j| (mean_t[j] - g[j]) * (g_e[j] - g[j])).sum();
-        Ok(ExactMoments { g, mean_t, g_e, a, b, c })
+        Ok(ExactMoments {
+            g,
+            mean_t,
+            g_e,
+            a,
+            b,
+            c,
+        })
     }
 }
 
@@ -210,7 +236,9 @@ mod tests {
         }
         let (lm, g) = m.marginal().unwrap();
         assert!((lm - 0.6465974480).abs() < 1e-9);
-        let want_g = [-0.106787, 0.143482, -0.290278, 0.071251, -0.079110, 0.261442];
+        let want_g = [
+            -0.106787, 0.143482, -0.290278, 0.071251, -0.079110, 0.261442,
+        ];
         for i in 0..6 {
             assert!((g[i] - want_g[i]).abs() < 1e-6, "{g:?}");
         }
@@ -218,7 +246,9 @@ mod tests {
         assert!((le - 0.7981388694).abs() < 1e-9);
         assert!((ge[0] + 0.549834).abs() < 1e-6 && (ge[1] - 0.549834).abs() < 1e-6);
         let mo = m.exact_moments().unwrap();
-        let want_t = [-0.134780, 0.125263, -0.224258, 0.040500, -0.110787, 0.304062];
+        let want_t = [
+            -0.134780, 0.125263, -0.224258, 0.040500, -0.110787, 0.304062,
+        ];
         for i in 0..6 {
             assert!((mo.mean_t[i] - want_t[i]).abs() < 1e-6);
         }

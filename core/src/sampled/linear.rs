@@ -33,17 +33,20 @@ pub struct NormStore {
 impl NormStore {
     /// A store for `examples` example ids, all unknown (zero).
     pub fn new(examples: usize) -> Self {
-        Self { norms: vec![0.0; examples] }
+        Self {
+            norms: vec![0.0; examples],
+        }
     }
 
     /// Records `||G[r,:]||` (from row squared norms `g_sq`) for the examples `ids`.
     pub fn record(&mut self, ids: &[u32], g_sq: &[f32]) -> Result<()> {
         check::same_len("norm store record", ids.len(), g_sq.len())?;
         for (&i, &s) in ids.iter().zip(g_sq) {
-            let slot = self
-                .norms
-                .get_mut(i as usize)
-                .ok_or(Error::invalid("example id", i as f64, "below the store size"))?;
+            let slot = self.norms.get_mut(i as usize).ok_or(Error::invalid(
+                "example id",
+                i as f64,
+                "below the store size",
+            ))?;
             *slot = libm::sqrtf(s.max(0.0));
         }
         Ok(())
@@ -56,10 +59,11 @@ impl NormStore {
         check::same_len("norm store lookup", ids.len(), out.len())?;
         let mut all = true;
         for (o, &i) in out.iter_mut().zip(ids) {
-            let v = *self
-                .norms
-                .get(i as usize)
-                .ok_or(Error::invalid("example id", i as f64, "below the store size"))?;
+            let v = *self.norms.get(i as usize).ok_or(Error::invalid(
+                "example id",
+                i as f64,
+                "below the store size",
+            ))?;
             *o = v as f64;
             all &= v > 0.0;
         }
@@ -84,10 +88,22 @@ pub struct SampledLinear<B: Backend> {
 
 impl<B: Backend> SampledLinear<B> {
     /// A layer `d_in -> d_out` with budget `k = min(max(floor(N ratio), minimal_k), N)`.
-    pub fn new(d_in: usize, d_out: usize, ratio: f64, minimal_k: usize, opts: PlanOptions) -> Result<Self> {
+    pub fn new(
+        d_in: usize,
+        d_out: usize,
+        ratio: f64,
+        minimal_k: usize,
+        opts: PlanOptions,
+    ) -> Result<Self> {
         check::nonzero("d_in", d_in)?;
         check::nonzero("d_out", d_out)?;
-        check::open("sampling_ratio", ratio, 0.0, 1.0 + f64::EPSILON, "in (0, 1]")?;
+        check::open(
+            "sampling_ratio",
+            ratio,
+            0.0,
+            1.0 + f64::EPSILON,
+            "in (0, 1]",
+        )?;
         Ok(Self {
             d_in,
             d_out,
@@ -127,7 +143,16 @@ impl<B: Backend> SampledLinear<B> {
         let (mut order, mut cdf) = (vec![0u32; n], vec![0.0; n]);
         self.idx.resize(k, 0);
         self.scale.resize(k, 0.0);
-        let pl = plan(rng, &p, k, self.opts, &mut order, &mut cdf, &mut self.idx, &mut self.scale)?;
+        let pl = plan(
+            rng,
+            &p,
+            k,
+            self.opts,
+            &mut order,
+            &mut cdf,
+            &mut self.idx,
+            &mut self.scale,
+        )?;
         self.idx.truncate(pl.len);
         self.scale.truncate(pl.len);
         self.ones = vec![1.0; pl.len];
@@ -143,10 +168,11 @@ impl<B: Backend> SampledLinear<B> {
 
     /// `out = G^T X` estimated from the saved rows (`g`: `n x d_out`, `out`: `d_out x d_in`).
     pub fn weight_grad(&self, be: &B, g: &B::Buf<f32>, out: &mut B::Buf<f32>) -> Result<()> {
-        let saved = self
-            .saved
-            .as_ref()
-            .ok_or(Error::invalid("saved activations", 0.0, "save_for_backward called first"))?;
+        let saved = self.saved.as_ref().ok_or(Error::invalid(
+            "saved activations",
+            0.0,
+            "save_for_backward called first",
+        ))?;
         check::same_len("sampled linear (g)", self.rows * self.d_out, be.len(g))?;
         let k = self.idx.len();
         if k == 0 {
@@ -154,7 +180,18 @@ impl<B: Backend> SampledLinear<B> {
         }
         let mut g_sub = be.alloc::<f32>(k * self.d_out)?;
         be.gather_rows(g, self.d_out, &self.idx, &self.ones, &mut g_sub)?;
-        be.gemm(Transpose::Yes, Transpose::No, self.d_out, self.d_in, k, 1.0, &g_sub, saved, 0.0, out)
+        be.gemm(
+            Transpose::Yes,
+            Transpose::No,
+            self.d_out,
+            self.d_in,
+            k,
+            1.0,
+            &g_sub,
+            saved,
+            0.0,
+            out,
+        )
     }
 
     /// Activation floats kept for the backward (`k d_in`).
@@ -191,19 +228,41 @@ mod tests {
         let g: Vec<f32> = (0..n * d_out).map(|_| seq::normal_f32(&mut rng)).collect();
         let (xb, gb) = (be.upload(&x).unwrap(), be.upload(&g).unwrap());
         let mut exact = be.alloc::<f32>(d_out * d_in).unwrap();
-        be.gemm(Transpose::Yes, Transpose::No, d_out, d_in, n, 1.0, &gb, &xb, 0.0, &mut exact).unwrap();
+        be.gemm(
+            Transpose::Yes,
+            Transpose::No,
+            d_out,
+            d_in,
+            n,
+            1.0,
+            &gb,
+            &xb,
+            0.0,
+            &mut exact,
+        )
+        .unwrap();
         let mut gsq = vec![0f32; n];
         be.row_sq_norms(&gb, n, d_out, &mut gsq).unwrap();
         let gn: Vec<f64> = gsq.iter().map(|&s| (s as f64).sqrt()).collect();
-        let mut layer =
-            SampledLinear::<CpuBackend>::new(d_in, d_out, 0.25, 2, PlanOptions { winners: Winners::Adaptive, tail_cutoff: None })
-                .unwrap();
+        let mut layer = SampledLinear::<CpuBackend>::new(
+            d_in,
+            d_out,
+            0.25,
+            2,
+            PlanOptions {
+                winners: Winners::Adaptive,
+                tail_cutoff: None,
+            },
+        )
+        .unwrap();
         let draws = 20_000;
         let mut sum = vec![0f64; d_out * d_in];
         let mut sq = vec![0f64; d_out * d_in];
         let mut est = be.alloc::<f32>(d_out * d_in).unwrap();
         for _ in 0..draws {
-            layer.save_for_backward(&be, &mut rng, &xb, n, Some(&gn)).unwrap();
+            layer
+                .save_for_backward(&be, &mut rng, &xb, n, Some(&gn))
+                .unwrap();
             layer.weight_grad(&be, &gb, &mut est).unwrap();
             for i in 0..est.len() {
                 sum[i] += est[i] as f64;
@@ -215,7 +274,11 @@ mod tests {
         for i in 0..est.len() {
             let m = sum[i] / draws as f64;
             let se = ((sq[i] / draws as f64 - m * m) / draws as f64).sqrt();
-            assert!((m - exact[i] as f64).abs() < 5.0 * se + 1e-4, "{i}: {m} vs {}", exact[i]);
+            assert!(
+                (m - exact[i] as f64).abs() < 5.0 * se + 1e-4,
+                "{i}: {m} vs {}",
+                exact[i]
+            );
         }
     }
 

@@ -93,7 +93,13 @@ pub fn surrogate_value(h_t: f64, z_t: &[f64], d_t: &[f64], f: &[f64], eta: f64) 
 }
 
 /// The surrogate's gradient w.r.t. the model outputs: `out_i = (d_ti + (f_i - z_ti)/eta)/n`.
-pub fn surrogate_target_grad(z_t: &[f64], d_t: &[f64], f: &[f64], eta: f64, out: &mut [f64]) -> Result<()> {
+pub fn surrogate_target_grad(
+    z_t: &[f64],
+    d_t: &[f64],
+    f: &[f64],
+    eta: f64,
+    out: &mut [f64],
+) -> Result<()> {
     check_surrogate(0.0, z_t, d_t, f, eta)?;
     check::same_len("surrogate grad (out)", z_t.len(), out.len())?;
     let n = z_t.len() as f64;
@@ -129,7 +135,13 @@ pub fn linear_vjp(x: &[f64], d: usize, v: &[f64], out: &mut [f64]) -> Result<()>
 
 /// `lambda_max(X^T X)` by `iters` power iterations from the all-ones vector (`v`: length `d`,
 /// `tmp`: length `n`, scratch).
-pub fn lambda_max_xtx(x: &[f64], d: usize, iters: usize, v: &mut [f64], tmp: &mut [f64]) -> Result<f64> {
+pub fn lambda_max_xtx(
+    x: &[f64],
+    d: usize,
+    iters: usize,
+    v: &mut [f64],
+    tmp: &mut [f64],
+) -> Result<f64> {
     check::nonzero("iters", iters)?;
     v.iter_mut().for_each(|e| *e = 1.0);
     let mut lam = 0.0;
@@ -145,7 +157,11 @@ pub fn lambda_max_xtx(x: &[f64], d: usize, iters: usize, v: &mut [f64], tmp: &mu
         let xv: &[f64] = tmp;
         let mut acc_norm = 0.0;
         for j in 0..d {
-            let s: f64 = xv.iter().zip(x.chunks_exact(d)).map(|(a, row)| a * row[j]).sum();
+            let s: f64 = xv
+                .iter()
+                .zip(x.chunks_exact(d))
+                .map(|(a, row)| a * row[j])
+                .sum();
             v[j] = s;
             acc_norm += s * s;
         }
@@ -241,7 +257,9 @@ mod tests {
         linear_forward(&X, 2, &th, &mut z).unwrap();
         assert_eq!(z, [0.5, 1.0, 1.0]);
         let mut dz = [0.0; 3];
-        let l = TargetLoss::Squared.mean_and_derivs(&z, &y, &mut dz).unwrap();
+        let l = TargetLoss::Squared
+            .mean_and_derivs(&z, &y, &mut dz)
+            .unwrap();
         close(l, 0.875, 1e-15);
         assert_eq!(dz, [-0.5, 2.0, -1.0]);
         let mut g = [0.0; 2];
@@ -254,10 +272,20 @@ mod tests {
         linear_forward(&X, 2, &[1.0, -0.5], &mut f).unwrap();
         close(surrogate_value(l, &z, &dz, &f, 0.5).unwrap(), 1.125, 1e-12);
         let mut d2 = [0.0; 3];
-        close(TargetLoss::Squared.mean_and_derivs(&f, &y, &mut d2).unwrap(), 0.375, 1e-12);
+        close(
+            TargetLoss::Squared
+                .mean_and_derivs(&f, &y, &mut d2)
+                .unwrap(),
+            0.375,
+            1e-12,
+        );
         // Exact minimiser theta* = [13/12, 1/12]: g_t = 0.5208333.
         linear_forward(&X, 2, &[13.0 / 12.0, 1.0 / 12.0], &mut f).unwrap();
-        close(surrogate_value(l, &z, &dz, &f, 0.5).unwrap(), 0.5208333333, 1e-9);
+        close(
+            surrogate_value(l, &z, &dz, &f, 0.5).unwrap(),
+            0.5208333333,
+            1e-9,
+        );
         // One inner step with 1/L_surr.
         let (mut v, mut tmp) = ([0.0; 2], [0.0; 3]);
         let lam = lambda_max_xtx(&X, 2, 200, &mut v, &mut tmp).unwrap();
@@ -265,8 +293,22 @@ mod tests {
         close(l_surr, 3.5351837585, 1e-9);
         let mut th1 = th;
         let (mut fb, mut rb, mut gr, mut bs) = ([0.0; 3], [0.0; 3], [0.0; 2], [0.0; 2]);
-        let rep = linear_inner_gd(&X, 2, l, &z, &dz, 0.5, 1, 1.0 / l_surr, &mut th1, &mut fb, &mut rb, &mut gr, &mut bs)
-            .unwrap();
+        let rep = linear_inner_gd(
+            &X,
+            2,
+            l,
+            &z,
+            &dz,
+            0.5,
+            1,
+            1.0 / l_surr,
+            &mut th1,
+            &mut fb,
+            &mut rb,
+            &mut gr,
+            &mut bs,
+        )
+        .unwrap();
         close(th1[0], 0.6414354, 1e-6);
         close(th1[1], 0.2171293, 1e-6);
         close(rep.end, 0.6414354, 1e-6);
@@ -278,7 +320,9 @@ mod tests {
         let y = [1.0, -1.0, 1.0];
         let z = [0.5, 1.0, 1.0];
         let mut dz = [0.0; 3];
-        let l = TargetLoss::Logistic.mean_and_derivs(&z, &y, &mut dz).unwrap();
+        let l = TargetLoss::Logistic
+            .mean_and_derivs(&z, &y, &mut dz)
+            .unwrap();
         close(l, 0.7002001197, 1e-9);
         close(dz[0], -0.3775407, 1e-7);
         close(dz[1], 0.7310586, 1e-7);
@@ -293,7 +337,9 @@ mod tests {
             let mut f = [0.0; 3];
             linear_forward(&X, 2, &t, &mut f).unwrap();
             let mut d = [0.0; 3];
-            TargetLoss::Logistic.mean_and_derivs(&f, &y, &mut d).unwrap()
+            TargetLoss::Logistic
+                .mean_and_derivs(&f, &y, &mut d)
+                .unwrap()
         };
         for j in 0..2 {
             let mut a = th;
@@ -315,7 +361,10 @@ mod tests {
         let (mut fb, mut rb, mut gr, mut bs) = ([0.0; 3], [0.0; 3], [0.0; 2], [0.0; 2]);
         let mut th = [0.0; 2];
         assert!(matches!(
-            linear_inner_gd(&X, 2, 0.0, &[0.0; 3], &[0.0; 3], 1.0, 0, 0.1, &mut th, &mut fb, &mut rb, &mut gr, &mut bs),
+            linear_inner_gd(
+                &X, 2, 0.0, &[0.0; 3], &[0.0; 3], 1.0, 0, 0.1, &mut th, &mut fb, &mut rb, &mut gr,
+                &mut bs
+            ),
             Err(Error::InvalidParam { name: "m", .. })
         ));
         assert!(linear_forward(&X, 2, &[1.0], &mut fb).is_err());

@@ -16,14 +16,32 @@ use super::GoldenCase;
 fn crs_plans() -> Result<Value> {
     let mut rng = default_rng(2026);
     let m = 32;
-    let w: Vec<f64> = (0..m).map(|_| (1.5 * seq::normal(&mut rng)).exp()).collect();
+    let w: Vec<f64> = (0..m)
+        .map(|_| (1.5 * seq::normal(&mut rng)).exp())
+        .collect();
     let mut p = vec![0.0; m];
     crs::probabilities(&w, None, &mut p)?;
     let mut out = serde_json::Map::new();
-    for (name, winners) in [("crs", Winners::Fixed(0)), ("adaptive", Winners::Adaptive), ("fixed3", Winners::Fixed(3))] {
+    for (name, winners) in [
+        ("crs", Winners::Fixed(0)),
+        ("adaptive", Winners::Adaptive),
+        ("fixed3", Winners::Fixed(3)),
+    ] {
         let (mut order, mut cdf) = (vec![0u32; m], vec![0.0; m]);
         let (mut idx, mut scale) = (vec![0u32; 8], vec![0f32; 8]);
-        let pl = crs::plan(&mut rng, &p, 8, PlanOptions { winners, tail_cutoff: None }, &mut order, &mut cdf, &mut idx, &mut scale)?;
+        let pl = crs::plan(
+            &mut rng,
+            &p,
+            8,
+            PlanOptions {
+                winners,
+                tail_cutoff: None,
+            },
+            &mut order,
+            &mut cdf,
+            &mut idx,
+            &mut scale,
+        )?;
         out.insert(
             name.into(),
             json!({ "winners": pl.winners, "p_c": pl.p_c, "idx": &idx[..pl.len], "scale": &scale[..pl.len] }),
@@ -36,22 +54,60 @@ fn crs_plans() -> Result<Value> {
 fn wta_matmul() -> Result<Value> {
     let (n, m, q) = (6, 40, 5);
     let mut rng = default_rng(7);
-    let a: Vec<f32> = (0..n * m).map(|i| seq::normal_f32(&mut rng) * if i % m < 3 { 5.0 } else { 1.0 }).collect();
+    let a: Vec<f32> = (0..n * m)
+        .map(|i| seq::normal_f32(&mut rng) * if i % m < 3 { 5.0 } else { 1.0 })
+        .collect();
     let b: Vec<f32> = (0..m * q).map(|_| seq::normal_f32(&mut rng)).collect();
-    let an: Vec<f64> = (0..m).map(|i| (0..n).map(|r| (a[r * m + i] as f64).powi(2)).sum::<f64>().sqrt()).collect();
-    let bn: Vec<f64> = (0..m).map(|i| (0..q).map(|c| (b[i * q + c] as f64).powi(2)).sum::<f64>().sqrt()).collect();
+    let an: Vec<f64> = (0..m)
+        .map(|i| {
+            (0..n)
+                .map(|r| (a[r * m + i] as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let bn: Vec<f64> = (0..m)
+        .map(|i| {
+            (0..q)
+                .map(|c| (b[i * q + c] as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
     let mut p = vec![0.0; m];
     crs::probabilities(&an, Some(&bn), &mut p)?;
     let k = 10;
     let (mut order, mut cdf) = (vec![0u32; m], vec![0.0; m]);
     let (mut idx, mut scale) = (vec![0u32; k], vec![0f32; k]);
-    let pl = crs::plan(&mut rng, &p, k, PlanOptions::default(), &mut order, &mut cdf, &mut idx, &mut scale)?;
+    let pl = crs::plan(
+        &mut rng,
+        &p,
+        k,
+        PlanOptions::default(),
+        &mut order,
+        &mut cdf,
+        &mut idx,
+        &mut scale,
+    )?;
     let be = CpuBackend::new();
     let (ab, bb) = (be.upload(&a)?, be.upload(&b)?);
     let mut a_sub = be.alloc::<f32>(n * pl.len)?;
     let mut b_sub = be.alloc::<f32>(pl.len * q)?;
     let mut out = be.alloc::<f32>(n * q)?;
-    crs::sampled_matmul(&be, &ab, &bb, n, m, q, &idx[..pl.len], &scale[..pl.len], &vec![1.0; k], &mut a_sub, &mut b_sub, &mut out)?;
+    crs::sampled_matmul(
+        &be,
+        &ab,
+        &bb,
+        n,
+        m,
+        q,
+        &idx[..pl.len],
+        &scale[..pl.len],
+        &vec![1.0; k],
+        &mut a_sub,
+        &mut b_sub,
+        &mut out,
+    )?;
     let mut exact = vec![0f64; n * q];
     for r in 0..n {
         for i in 0..m {
@@ -77,7 +133,9 @@ fn bvpo() -> Result<Value> {
         2,
     )?;
     let mut rng = default_rng(5);
-    let draws: Vec<Vec<f64>> = (0..3).map(|_| m.sample_trace(&mut rng)).collect::<noisekit::Result<_>>()?;
+    let draws: Vec<Vec<f64>> = (0..3)
+        .map(|_| m.sample_trace(&mut rng))
+        .collect::<noisekit::Result<_>>()?;
     Ok(json!({
         "g": mo.g, "mean_t": mo.mean_t, "a": mo.a, "b": mo.b, "c": mo.c,
         "alpha_star": st.raw, "mse_star": st.mse, "plugin_alpha": pl.alpha, "trace_draws": draws,
@@ -95,7 +153,9 @@ fn sco_nce() -> Result<Value> {
     let w: Vec<f64> = noise.iter().map(|&x| f(x) - lq(x)).collect();
     let gn: Vec<f64> = noise.iter().map(|x| x - mu).collect();
     let gd: Vec<f64> = data.iter().map(|x| x - mu).collect();
-    let mut st = ScoState { log_u: Some(2.5f64.ln()) };
+    let mut st = ScoState {
+        log_u: Some(2.5f64.ln()),
+    };
     let mut g = [0.0];
     let r = sco_gradient(&mut st, 0.1, &[1.0], &w, &gn, &mut g)?;
     let mut gn_out = [0.0];
@@ -128,8 +188,13 @@ fn sso() -> Result<Value> {
         linear_forward(&x, 2, &[1.0, -0.5], &mut f)?;
         let probe = surrogate_value(h, &z, &dz, &f, eta)?;
         let (mut fb, mut rb, mut g, mut best) = ([0.0; 3], [0.0; 3], [0.0; 2], [0.0; 2]);
-        let rep = linear_inner_gd(&x, 2, h, &z, &dz, eta, 5, 0.2, &mut theta, &mut fb, &mut rb, &mut g, &mut best)?;
-        out.insert(name.into(), json!({ "loss": h, "probe": probe, "theta": theta, "end": rep.end }));
+        let rep = linear_inner_gd(
+            &x, 2, h, &z, &dz, eta, 5, 0.2, &mut theta, &mut fb, &mut rb, &mut g, &mut best,
+        )?;
+        out.insert(
+            name.into(),
+            json!({ "loss": h, "probe": probe, "theta": theta, "end": rep.end }),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -137,10 +202,30 @@ fn sso() -> Result<Value> {
 /// This area's cases.
 pub fn cases() -> Vec<GoldenCase> {
     vec![
-        GoldenCase { name: "sampled_crs_plans", rel_tol: 1e-12, produce: crs_plans },
-        GoldenCase { name: "sampled_wta_matmul", rel_tol: 1e-5, produce: wta_matmul },
-        GoldenCase { name: "sampled_bvpo", rel_tol: 1e-12, produce: bvpo },
-        GoldenCase { name: "sampled_sco_nce", rel_tol: 1e-12, produce: sco_nce },
-        GoldenCase { name: "sampled_sso", rel_tol: 1e-12, produce: sso },
+        GoldenCase {
+            name: "sampled_crs_plans",
+            rel_tol: 1e-12,
+            produce: crs_plans,
+        },
+        GoldenCase {
+            name: "sampled_wta_matmul",
+            rel_tol: 1e-5,
+            produce: wta_matmul,
+        },
+        GoldenCase {
+            name: "sampled_bvpo",
+            rel_tol: 1e-12,
+            produce: bvpo,
+        },
+        GoldenCase {
+            name: "sampled_sco_nce",
+            rel_tol: 1e-12,
+            produce: sco_nce,
+        },
+        GoldenCase {
+            name: "sampled_sso",
+            rel_tol: 1e-12,
+            produce: sso,
+        },
     ]
 }

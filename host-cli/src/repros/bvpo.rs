@@ -50,8 +50,17 @@ struct SeedRow {
 fn model(ctx: &Ctx, cfg: &Config, seed: u64) -> Result<LatentTraceModel> {
     let mut rng = ctx.rng(seed);
     let d = (cfg.traces + 1) * cfg.answers;
-    let theta: Vec<f64> = (0..d).map(|_| cfg.theta_std * seq::normal(&mut rng)).collect();
-    Ok(LatentTraceModel::new(cfg.traces + 1, cfg.answers, theta, cfg.beta, 0, 1)?)
+    let theta: Vec<f64> = (0..d)
+        .map(|_| cfg.theta_std * seq::normal(&mut rng))
+        .collect();
+    Ok(LatentTraceModel::new(
+        cfg.traces + 1,
+        cfg.answers,
+        theta,
+        cfg.beta,
+        0,
+        1,
+    )?)
 }
 
 /// Exact MSE(alpha) by enumerating trace pairs (independent of the quadratic formula).
@@ -66,7 +75,9 @@ fn sweep(m: &LatentTraceModel, alphas: &[f64]) -> Result<Vec<f64>> {
         for (rn, &wn) in pn.iter().enumerate() {
             let (_, gt) = m.trace(rp, rn)?;
             for (o, &a) in out.iter_mut().zip(alphas) {
-                let e: f64 = (0..g.len()).map(|j| (a * gt[j] + (1.0 - a) * ge[j] - g[j]).powi(2)).sum();
+                let e: f64 = (0..g.len())
+                    .map(|j| (a * gt[j] + (1.0 - a) * ge[j] - g[j]).powi(2))
+                    .sum();
                 *o += wp * wn * e;
             }
         }
@@ -149,10 +160,16 @@ impl Repro for Bvpo {
                             _ => {
                                 let t = mm.sample_trace(&mut rng)?;
                                 let em = mm.empty()?.1;
-                                t.iter().zip(&em).map(|(a, b)| pl.alpha * a + (1.0 - pl.alpha) * b).collect()
+                                t.iter()
+                                    .zip(&em)
+                                    .map(|(a, b)| pl.alpha * a + (1.0 - pl.alpha) * b)
+                                    .collect()
                             }
                         };
-                        mm.theta_mut().iter_mut().zip(&g).for_each(|(t, v)| *t -= cfg.sgd_lr * v);
+                        mm.theta_mut()
+                            .iter_mut()
+                            .zip(&g)
+                            .for_each(|(t, v)| *t -= cfg.sgd_lr * v);
                     }
                     slot.push(mm.marginal()?.0);
                 }
@@ -161,23 +178,40 @@ impl Repro for Bvpo {
         }
         pb.finish_and_clear();
         let n = rows.len();
-        let ok_argmin = rows.iter().all(|r| (r.alpha - r.argmin).abs() <= 0.01 + 1e-12);
+        let ok_argmin = rows
+            .iter()
+            .all(|r| (r.alpha - r.argmin).abs() <= 0.01 + 1e-12);
         let ok_min = rows.iter().all(|r| r.mse_star <= r.min_sweep + 1e-12);
         let ok_strict = rows
             .iter()
             .filter(|r| r.raw > 0.0 && r.raw < 1.0)
             .all(|r| r.mse_star < r.mse0.min(r.mse1));
-        let hat_ok = rows.iter().filter(|r| r.mse_hat <= 1.10 * r.mse_star).count();
+        let hat_ok = rows
+            .iter()
+            .filter(|r| r.mse_hat <= 1.10 * r.mse_star)
+            .count();
         let need = (0.9 * n as f64).ceil() as usize;
         let pass = ok_argmin && ok_min && ok_strict && hat_ok >= need;
-        let mut ratios: Vec<f64> = rows.iter().map(|r| r.mse_star / r.mse0.min(r.mse1)).collect();
+        let mut ratios: Vec<f64> = rows
+            .iter()
+            .map(|r| r.mse_star / r.mse0.min(r.mse1))
+            .collect();
         ratios.sort_by(f64::total_cmp);
         let median = ratios[n / 2];
         let (amin, amax) = rows
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(r.alpha), hi.max(r.alpha)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+                (lo.min(r.alpha), hi.max(r.alpha))
+            });
         let mut table = Table::new(&[
-            "policy", "alpha*", "sweep argmin", "MSE(1)", "MSE(0)", "MSE(alpha*)", "alphahat", "MSE(alphahat)",
+            "policy",
+            "alpha*",
+            "sweep argmin",
+            "MSE(1)",
+            "MSE(0)",
+            "MSE(alpha*)",
+            "alphahat",
+            "MSE(alphahat)",
         ]);
         for (s, r) in rows.iter().enumerate() {
             table.row(&[
@@ -222,7 +256,11 @@ impl Repro for Bvpo {
                 (m, sd)
             };
             let names = ["trace g_t", "empty g_e", "mixture g_c(alphahat)"];
-            let mut t = Table::new(&["estimator", "mean final marginal loss", "std across policies"]);
+            let mut t = Table::new(&[
+                "estimator",
+                "mean final marginal loss",
+                "std across policies",
+            ]);
             for (name, v) in names.iter().zip(&sgd_final) {
                 let (m, sd) = stats(v);
                 t.row(&[name.to_string(), num(m), num(sd)]);
@@ -238,15 +276,34 @@ impl Repro for Bvpo {
         out.table = table;
         let r0 = &rows[0];
         out.plots.push(
-            Plot::new("mse_vs_alpha.svg", "Policy 0: exact MSE of the mixture vs alpha", "alpha", "E||g_c - G||^2")
-                .with(Series::line("enumeration", curve0))
-                .with(Series::points("closed-form alpha*", vec![(r0.alpha, r0.mse_star)]))
-                .with(Series::points("plug-in alphahat", vec![(r0.alphahat, r0.mse_hat)])),
+            Plot::new(
+                "mse_vs_alpha.svg",
+                "Policy 0: exact MSE of the mixture vs alpha",
+                "alpha",
+                "E||g_c - G||^2",
+            )
+            .with(Series::line("enumeration", curve0))
+            .with(Series::points(
+                "closed-form alpha*",
+                vec![(r0.alpha, r0.mse_star)],
+            ))
+            .with(Series::points(
+                "plug-in alphahat",
+                vec![(r0.alphahat, r0.mse_hat)],
+            )),
         );
         out.plots.push(
-            Plot::new("alpha_hat.svg", "Plug-in alphahat (K samples) vs exact alpha*", "alpha*", "alphahat")
-                .with(Series::points("policies", rows.iter().map(|r| (r.alpha, r.alphahat)).collect()))
-                .with(Series::line("y = x", vec![(0.0, 0.0), (1.0, 1.0)])),
+            Plot::new(
+                "alpha_hat.svg",
+                "Plug-in alphahat (K samples) vs exact alpha*",
+                "alpha*",
+                "alphahat",
+            )
+            .with(Series::points(
+                "policies",
+                rows.iter().map(|r| (r.alpha, r.alphahat)).collect(),
+            ))
+            .with(Series::line("y = x", vec![(0.0, 0.0), (1.0, 1.0)])),
         );
         Ok(out)
     }

@@ -68,7 +68,10 @@ fn gauss_nodes(m: f64, s: f64, dx: f64) -> Vec<(f64, f64)> {
             let x = m - h + i as f64 * step;
             let w = if i == 0 || i == n { 0.5 } else { 1.0 };
             let z = (x - m) / s;
-            (x, w * step * (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt()))
+            (
+                x,
+                w * step * (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt()),
+            )
         })
         .collect()
 }
@@ -155,7 +158,9 @@ fn run_2d(ctx: &Ctx, cfg: &Config, seed: u64, sco: bool) -> Result<(f64, f64)> {
     let s_star = [0.0f64, 0.7];
     let sd: [f64; 2] = [(-0.5 * s_star[0]).exp(), (-0.5 * s_star[1]).exp()];
     let sq = cfg.noise_std;
-    let logq = |x: &[f64; 2]| -0.5 * (x[0] * x[0] + x[1] * x[1]) / (sq * sq) - 2.0 * (sq.ln() + LOG_SQRT_2PI);
+    let logq = |x: &[f64; 2]| {
+        -0.5 * (x[0] * x[0] + x[1] * x[1]) / (sq * sq) - 2.0 * (sq.ln() + LOG_SQRT_2PI)
+    };
     let mut th = [0.0f64; 4];
     let mut c = 0.0;
     let nu = cfg.c_noise_batch as f64 / cfg.c_batch as f64;
@@ -164,12 +169,21 @@ fn run_2d(ctx: &Ctx, cfg: &Config, seed: u64, sco: bool) -> Result<(f64, f64)> {
     let tail = cfg.tail.clamp(1, cfg.steps);
     for step in 0..cfg.steps {
         let xd: Vec<[f64; 2]> = (0..cfg.c_batch)
-            .map(|_| [m_star[0] + sd[0] * seq::normal(&mut rng), m_star[1] + sd[1] * seq::normal(&mut rng)])
+            .map(|_| {
+                [
+                    m_star[0] + sd[0] * seq::normal(&mut rng),
+                    m_star[1] + sd[1] * seq::normal(&mut rng),
+                ]
+            })
             .collect();
         let xn: Vec<[f64; 2]> = (0..cfg.c_noise_batch)
             .map(|_| [sq * seq::normal(&mut rng), sq * seq::normal(&mut rng)])
             .collect();
-        let f = |x: &[f64; 2]| -0.5 * (0..2).map(|k| th[2 + k].exp() * (x[k] - th[k]).powi(2)).sum::<f64>();
+        let f = |x: &[f64; 2]| {
+            -0.5 * (0..2)
+                .map(|k| th[2 + k].exp() * (x[k] - th[k]).powi(2))
+                .sum::<f64>()
+        };
         let grad = |x: &[f64; 2]| -> [f64; 4] {
             let e = [th[2].exp(), th[3].exp()];
             [
@@ -186,7 +200,9 @@ fn run_2d(ctx: &Ctx, cfg: &Config, seed: u64, sco: bool) -> Result<(f64, f64)> {
             let w: Vec<f64> = xn.iter().map(|x| f(x) - logq(x)).collect();
             let mut mean = [0.0; 4];
             for row in gd.chunks_exact(4) {
-                mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / cfg.c_batch as f64);
+                mean.iter_mut()
+                    .zip(row)
+                    .for_each(|(m, v)| *m += v / cfg.c_batch as f64);
             }
             sco_gradient(&mut st, cfg.gamma, &mean, &w, &gn, &mut g)?;
             descend(&mut th, &g, cfg.c_lr)?;
@@ -203,7 +219,9 @@ fn run_2d(ctx: &Ctx, cfg: &Config, seed: u64, sco: bool) -> Result<(f64, f64)> {
             return Ok((f64::INFINITY, f64::INFINITY));
         }
         if step + tail >= cfg.steps {
-            avg.iter_mut().zip(&th).for_each(|(a, t)| *a += t / tail as f64);
+            avg.iter_mut()
+                .zip(&th)
+                .for_each(|(a, t)| *a += t / tail as f64);
         }
     }
     let err = |t: &[f64; 4]| {
@@ -243,10 +261,19 @@ impl Repro for Compositional {
             c_seeds: 40,
             tail: 100,
         })?;
-        if cfg.a_r.is_empty() || cfg.a_lr.is_empty() || cfg.a_cap == 0 || !(cfg.a_dx > 0.0 && cfg.a_dx <= 0.05) {
+        if cfg.a_r.is_empty()
+            || cfg.a_lr.is_empty()
+            || cfg.a_cap == 0
+            || !(cfg.a_dx > 0.0 && cfg.a_dx <= 0.05)
+        {
             bail!("config: a_r and a_lr non-empty, a_cap >= 1, a_dx in (0, 0.05]");
         }
-        if cfg.b_batch == 0 || cfg.steps == 0 || cfg.b_seeds == 0 || cfg.c_seeds == 0 || cfg.c_batch == 0 {
+        if cfg.b_batch == 0
+            || cfg.steps == 0
+            || cfg.b_seeds == 0
+            || cfg.c_seeds == 0
+            || cfg.c_batch == 0
+        {
             bail!("config: batches, steps and seeds must be >= 1");
         }
         let oracle: Value = serde_json::from_str(ORACLE).context("parsing the NCE oracle")?;
@@ -280,7 +307,11 @@ impl Repro for Compositional {
                 mu -= 0.5 * (mu - r);
                 nll_steps += 1;
             }
-            let counts: Vec<usize> = cfg.a_lr.iter().map(|&lr| nce_steps(&data, &noise, r, lr, cfg.a_cap)).collect();
+            let counts: Vec<usize> = cfg
+                .a_lr
+                .iter()
+                .map(|&lr| nce_steps(&data, &noise, r, lr, cfg.a_cap))
+                .collect();
             let best = *counts.iter().min().unwrap_or(&cfg.a_cap);
             let ratio = best as f64 / nll_steps.max(1) as f64;
             ratios.push((r, ratio));
@@ -349,7 +380,13 @@ impl Repro for Compositional {
         let k = cfg.c_seeds as f64;
         let (cs, cn, cs_f, cn_f) = (cs / k, cn / k, cs_f / k, cn_f / k);
         let ok_c = cs <= 0.12 && cs <= 1.5 * cn;
-        table.row(&["C".into(), "2-D Gaussian".into(), "||m - m*|| + ||s - s*|| (avg iterate): SCO / NCE (final iterate)".into(), format!("{} / {} ({} / {})", num(cs), num(cn), num(cs_f), num(cn_f)), "SCO <= 0.12 and <= 1.5 NCE".into()]);
+        table.row(&[
+            "C".into(),
+            "2-D Gaussian".into(),
+            "||m - m*|| + ||s - s*|| (avg iterate): SCO / NCE (final iterate)".into(),
+            format!("{} / {} ({} / {})", num(cs), num(cn), num(cs_f), num(cn_f)),
+            "SCO <= 0.12 and <= 1.5 NCE".into(),
+        ]);
         pb.finish_and_clear();
         let mut out = Outcome::new(
             &cfg,
@@ -359,19 +396,45 @@ impl Repro for Compositional {
         )?;
         out.pass = ok_a && ok_b && ok_c;
         out.measure("a_max_oracle_dev", max_dev)
-            .measure("a_step_ratios", ratios.iter().map(|x| x.1).collect::<Vec<_>>())
+            .measure(
+                "a_step_ratios",
+                ratios.iter().map(|x| x.1).collect::<Vec<_>>(),
+            )
             .measure("b_worst_sco_error", worst_b)
             .measure("c_sco_error", cs)
             .measure("c_nce_error", cn);
         out.table = table;
         out.plots.push(
-            Plot::new("landscape.svg", "R = 4: population NLL vs population NCE (c at truth)", "mu", "objective")
-                .with(Series::line("NLL (compositional)", landscape.iter().map(|x| (x.0, x.1)).collect()))
-                .with(Series::line("NCE", landscape.iter().map(|x| (x.0, x.2)).collect())),
+            Plot::new(
+                "landscape.svg",
+                "R = 4: population NLL vs population NCE (c at truth)",
+                "mu",
+                "objective",
+            )
+            .with(Series::line(
+                "NLL (compositional)",
+                landscape.iter().map(|x| (x.0, x.1)).collect(),
+            ))
+            .with(Series::line(
+                "NCE",
+                landscape.iter().map(|x| (x.0, x.2)).collect(),
+            )),
         );
-        let mut p = Plot::new("stochastic.svg", "Stochastic 1-D run, seed 0: |mu - R|", "step", "|mu - R|").log(false, true);
+        let mut p = Plot::new(
+            "stochastic.svg",
+            "Stochastic 1-D run, seed 0: |mu - R|",
+            "step",
+            "|mu - R|",
+        )
+        .log(false, true);
         for (name, t) in traj {
-            p = p.with(Series::line(name, t.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v.abs().max(1e-6))).collect()));
+            p = p.with(Series::line(
+                name,
+                t.iter()
+                    .enumerate()
+                    .map(|(i, &v)| (i as f64 + 1.0, v.abs().max(1e-6)))
+                    .collect(),
+            ));
         }
         out.plots.push(p);
         Ok(out)

@@ -8,7 +8,9 @@
 use anyhow::{bail, Result};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use noisekit::rng::seq;
-use noisekit::sampled::sso::{linear_forward, linear_inner_gd, linear_vjp, surrogate_value, TargetLoss};
+use noisekit::sampled::sso::{
+    linear_forward, linear_inner_gd, linear_vjp, surrogate_value, TargetLoss,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
@@ -78,7 +80,11 @@ impl Problem {
 }
 
 fn lambda_max(m: DMatrix<f64>) -> f64 {
-    SymmetricEigen::new(m).eigenvalues.iter().cloned().fold(0.0, f64::max)
+    SymmetricEigen::new(m)
+        .eigenvalues
+        .iter()
+        .cloned()
+        .fold(0.0, f64::max)
 }
 
 fn sigmoid(u: f64) -> f64 {
@@ -92,7 +98,9 @@ fn part_a_problem(ctx: &Ctx, cfg: &Config, loss: TargetLoss, stream: u64) -> Pro
         .map(|j| 1.0 + (cfg.a_scale - 1.0) * j as f64 / (d.max(2) - 1) as f64)
         .collect();
     let w: Vec<f64> = (0..d).map(|j| seq::normal(&mut rng) * 3.0 / s[j]).collect();
-    let x: Vec<f64> = (0..n * d).map(|i| seq::normal(&mut rng) * s[i % d]).collect();
+    let x: Vec<f64> = (0..n * d)
+        .map(|i| seq::normal(&mut rng) * s[i % d])
+        .collect();
     let y = (0..n)
         .map(|i| {
             let z: f64 = (0..d).map(|j| x[i * d + j] * w[j]).sum();
@@ -119,11 +127,21 @@ fn project(p: &Problem, xtx: &DMatrix<f64>, ztilde: &[f64]) -> Result<Vec<f64>> 
         .clone()
         .cholesky()
         .ok_or_else(|| anyhow::anyhow!("X^T X is singular"))?;
-    Ok(chol.solve(&DVector::from_vec(rhs)).iter().cloned().collect())
+    Ok(chol
+        .solve(&DVector::from_vec(rhs))
+        .iter()
+        .cloned()
+        .collect())
 }
 
 /// Full-batch MM with `m` inner GD steps (`m = 0`: exact minimiser); returns the loss after each call.
-fn full_batch_mm(p: &Problem, xtx: &DMatrix<f64>, lmax: f64, m: usize, calls: usize) -> Result<Vec<f64>> {
+fn full_batch_mm(
+    p: &Problem,
+    xtx: &DMatrix<f64>,
+    lmax: f64,
+    m: usize,
+    calls: usize,
+) -> Result<Vec<f64>> {
     let eta = 1.0 / p.loss.smoothness();
     let n = p.n;
     let step = n as f64 * eta / lmax;
@@ -138,7 +156,10 @@ fn full_batch_mm(p: &Problem, xtx: &DMatrix<f64>, lmax: f64, m: usize, calls: us
             let zt: Vec<f64> = z.iter().zip(&dz).map(|(a, b)| a - eta * b).collect();
             theta = project(p, xtx, &zt)?;
         } else {
-            linear_inner_gd(&p.x, p.d, h, &z, &dz, eta, m, step, &mut theta, &mut fb, &mut rb, &mut g, &mut best)?;
+            linear_inner_gd(
+                &p.x, p.d, h, &z, &dz, eta, m, step, &mut theta, &mut fb, &mut rb, &mut g,
+                &mut best,
+            )?;
         }
         losses.push(p.loss_and_grad(&theta, None)?);
     }
@@ -187,7 +208,9 @@ fn optimum(p: &Problem) -> Result<f64> {
                 for a in 0..p.d {
                     hmat[(a, a)] += 1e-12;
                 }
-                let chol = hmat.cholesky().ok_or_else(|| anyhow::anyhow!("singular Hessian"))?;
+                let chol = hmat
+                    .cholesky()
+                    .ok_or_else(|| anyhow::anyhow!("singular Hessian"))?;
                 let step = chol.solve(&DVector::from_vec(g.clone()));
                 th.iter_mut().zip(step.iter()).for_each(|(t, s)| *t -= s);
             }
@@ -204,7 +227,14 @@ struct Stoch {
     lmax: Vec<f64>,
 }
 
-fn stoch_problem(ctx: &Ctx, cfg: &Config, d: usize, b: usize, loss: TargetLoss, stream: u64) -> Result<Stoch> {
+fn stoch_problem(
+    ctx: &Ctx,
+    cfg: &Config,
+    d: usize,
+    b: usize,
+    loss: TargetLoss,
+    stream: u64,
+) -> Result<Stoch> {
     let n = cfg.c_n;
     let mut rng = ctx.rng(stream);
     let w: Vec<f64> = (0..d).map(|_| seq::normal(&mut rng)).collect();
@@ -233,7 +263,11 @@ fn stoch_problem(ctx: &Ctx, cfg: &Config, d: usize, b: usize, loss: TargetLoss, 
         let idx = perm[..b].to_vec();
         // lambda_max(X_b^T X_b) = lambda_max(X_b X_b^T): use the smaller Gram matrix.
         let xb = DMatrix::from_fn(b, d, |r, c| p.x[idx[r] * d + c]);
-        let gram = if b <= d { &xb * xb.transpose() } else { xb.transpose() * &xb };
+        let gram = if b <= d {
+            &xb * xb.transpose()
+        } else {
+            xb.transpose() * &xb
+        };
         lmax.push(lambda_max(gram));
         batches.push(idx);
     }
@@ -269,8 +303,11 @@ fn run_stoch(s: &Stoch, step: f64, m: Option<usize>) -> Result<f64> {
             Some(m) => {
                 let eta = step / ((t + 1) as f64).sqrt();
                 let inner = b as f64 * eta / s.lmax[t].max(1e-300);
-                if linear_inner_gd(&xb, d, h, &z, &dz, eta, m, inner, &mut theta, &mut fb, &mut rb, &mut g, &mut best)
-                    .is_err()
+                if linear_inner_gd(
+                    &xb, d, h, &z, &dz, eta, m, inner, &mut theta, &mut fb, &mut rb, &mut g,
+                    &mut best,
+                )
+                .is_err()
                 {
                     return Ok(f64::NAN);
                 }
@@ -312,15 +349,29 @@ impl Repro for Sso {
             c_seeds: 20,
             c_sgd_lr: vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
             c_eta0: vec![0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0],
-            c_m: if ctx.quick { vec![1, 5, 20] } else { vec![1, 5, 20, 100] },
+            c_m: if ctx.quick {
+                vec![1, 5, 20]
+            } else {
+                vec![1, 5, 20, 100]
+            },
         })?;
-        if cfg.a_instances == 0 || cfg.a_n == 0 || cfg.a_d == 0 || cfg.a_calls.is_empty() || cfg.c_seeds == 0 || cfg.c_calls == 0 {
+        if cfg.a_instances == 0
+            || cfg.a_n == 0
+            || cfg.a_d == 0
+            || cfg.a_calls.is_empty()
+            || cfg.c_seeds == 0
+            || cfg.c_calls == 0
+        {
             bail!("config: a_n, a_d, c_seeds, c_calls >= 1 and at least one a_calls entry");
         }
         if !cfg.c_m.contains(&5) || !cfg.a_m.contains(&1) || !cfg.a_m.contains(&100) {
             bail!("config: c_m must contain 5 and a_m must contain 1 and 100 (the criterion reads them)");
         }
-        if cfg.c_configs.iter().any(|&(d, b)| d == 0 || b == 0 || b > cfg.c_n) {
+        if cfg
+            .c_configs
+            .iter()
+            .any(|&(d, b)| d == 0 || b == 0 || b > cfg.c_n)
+        {
             bail!("config: every (d, b) needs d >= 1 and 1 <= b <= c_n");
         }
         let pb = ctx.progress(2 + cfg.c_configs.len() as u64 * 2, "parts");
@@ -330,7 +381,10 @@ impl Repro for Sso {
         let mut ok_a = true;
         let mut curves_a = Vec::new();
         let mut a_ratio: f64 = 0.0;
-        for (pi, loss) in [TargetLoss::Squared, TargetLoss::Logistic].into_iter().enumerate() {
+        for (pi, loss) in [TargetLoss::Squared, TargetLoss::Logistic]
+            .into_iter()
+            .enumerate()
+        {
             let name = if pi == 0 { "least squares" } else { "logistic" };
             let mut ratio_sum = 0.0;
             for inst in 0..cfg.a_instances {
@@ -348,10 +402,26 @@ impl Repro for Sso {
                 let opt = optimum(&p)?;
                 for &t in &cfg.a_calls {
                     if inst == 0 {
-                        table.row(&["A".into(), name.into(), "GD".into(), format!("T={t}"), num(g[t])]);
+                        table.row(&[
+                            "A".into(),
+                            name.into(),
+                            "GD".into(),
+                            format!("T={t}"),
+                            num(g[t]),
+                        ]);
                         for (m, c) in &runs {
-                            let label = if *m == 0 { "exact".to_string() } else { format!("m={m}") };
-                            table.row(&["A".into(), name.into(), format!("MM {label}"), format!("T={t}"), num(c[t])]);
+                            let label = if *m == 0 {
+                                "exact".to_string()
+                            } else {
+                                format!("m={m}")
+                            };
+                            table.row(&[
+                                "A".into(),
+                                name.into(),
+                                format!("MM {label}"),
+                                format!("T={t}"),
+                                num(c[t]),
+                            ]);
                         }
                     }
                     // Loss non-increasing in m (exact last).
@@ -363,7 +433,13 @@ impl Repro for Sso {
                     }
                 }
                 if inst == 0 {
-                    table.row(&["A".into(), name.into(), "optimum L*".into(), "-".into(), num(opt)]);
+                    table.row(&[
+                        "A".into(),
+                        name.into(),
+                        "optimum L*".into(),
+                        "-".into(),
+                        num(opt),
+                    ]);
                 }
                 // Excess over the optimum (the raw-loss ratio of the spec depends on the Bayes loss level).
                 let t0 = cfg.a_calls[0];
@@ -413,17 +489,46 @@ impl Repro for Sso {
         pb.inc(1);
         let frac40 = viol[1] as f64 / total.max(1) as f64;
         let ok_b = viol[0] == 0 && frac40 > 0.05;
-        table.row(&["B".into(), "logistic".into(), "g_t < L".into(), "eta=4 (1/beta)".into(), format!("{}/{}", viol[0], total)]);
-        table.row(&["B".into(), "logistic".into(), "g_t < L".into(), "eta=40".into(), format!("{}/{} ({})", viol[1], total, num(frac40))]);
+        table.row(&[
+            "B".into(),
+            "logistic".into(),
+            "g_t < L".into(),
+            "eta=4 (1/beta)".into(),
+            format!("{}/{}", viol[0], total),
+        ]);
+        table.row(&[
+            "B".into(),
+            "logistic".into(),
+            "g_t < L".into(),
+            "eta=40".into(),
+            format!("{}/{} ({})", viol[1], total, num(frac40)),
+        ]);
         // Part C.
         let mut ok_c = true;
         let mut worst_c: f64 = 0.0;
-        let mut c_table = Table::new(&["config", "method", "m", "best hyper-param", "excess loss (mean over seeds)", "calls"]);
+        let mut c_table = Table::new(&[
+            "config",
+            "method",
+            "m",
+            "best hyper-param",
+            "excess loss (mean over seeds)",
+            "calls",
+        ]);
         for &(d, b) in &cfg.c_configs {
-            for (li, loss) in [TargetLoss::Squared, TargetLoss::Logistic].into_iter().enumerate() {
+            for (li, loss) in [TargetLoss::Squared, TargetLoss::Logistic]
+                .into_iter()
+                .enumerate()
+            {
                 let probs: Vec<(Stoch, f64)> = (0..cfg.c_seeds)
                     .map(|s| {
-                        let st = stoch_problem(ctx, &cfg, d, b, loss, 1000 + s * 10 + li as u64 + d as u64 * 100)?;
+                        let st = stoch_problem(
+                            ctx,
+                            &cfg,
+                            d,
+                            b,
+                            loss,
+                            1000 + s * 10 + li as u64 + d as u64 * 100,
+                        )?;
                         let opt = optimum(&st.p)?;
                         Ok((st, opt))
                     })
@@ -451,15 +556,35 @@ impl Repro for Sso {
                 };
                 let name = format!("{} d={d} b={b}", if li == 0 { "LS" } else { "logistic" });
                 let sgd = best(&cfg.c_sgd_lr, None)?;
-                c_table.row(&[name.clone(), "SGD".into(), "-".into(), format!("lr={}", sgd.0), num(sgd.1), cfg.c_calls.to_string()]);
+                c_table.row(&[
+                    name.clone(),
+                    "SGD".into(),
+                    "-".into(),
+                    format!("lr={}", sgd.0),
+                    num(sgd.1),
+                    cfg.c_calls.to_string(),
+                ]);
                 for &m in &cfg.c_m {
                     let r = best(&cfg.c_eta0, Some(m))?;
-                    c_table.row(&[name.clone(), "SSO".into(), m.to_string(), format!("eta0={}", r.0), num(r.1), cfg.c_calls.to_string()]);
+                    c_table.row(&[
+                        name.clone(),
+                        "SSO".into(),
+                        m.to_string(),
+                        format!("eta0={}", r.0),
+                        num(r.1),
+                        cfg.c_calls.to_string(),
+                    ]);
                     if m == 5 {
                         let ratio = r.1 / sgd.1;
                         worst_c = worst_c.max(ratio);
                         ok_c &= ratio <= 1.1;
-                        table.row(&["C".into(), name.clone(), "SSO m=5 / SGD excess".into(), "best of grids".into(), num(ratio)]);
+                        table.row(&[
+                            "C".into(),
+                            name.clone(),
+                            "SSO m=5 / SGD excess".into(),
+                            "best of grids".into(),
+                            num(ratio),
+                        ]);
                     }
                 }
             }
@@ -480,7 +605,10 @@ impl Repro for Sso {
             .measure("b_violation_fraction_eta_10_over_beta", frac40)
             .measure("c_worst_sso_over_sgd", worst_c);
         out.table = table;
-        out.notes.push(format!("Part C (best of grid, mean excess loss over seeds):\n\n{}", c_table.to_markdown()));
+        out.notes.push(format!(
+            "Part C (best of grid, mean excess loss over seeds):\n\n{}",
+            c_table.to_markdown()
+        ));
         out.csv.push(("stochastic.csv".into(), c_table));
         for (name, g, runs) in curves_a {
             let mut plot = Plot::new(
@@ -490,10 +618,20 @@ impl Repro for Sso {
                 "loss",
             )
             .log(false, true);
-            plot = plot.with(Series::line("GD", g.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect()));
+            plot = plot.with(Series::line(
+                "GD",
+                g.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+            ));
             for (m, c) in runs {
-                let label = if m == 0 { "MM exact".to_string() } else { format!("MM m={m}") };
-                plot = plot.with(Series::line(label, c.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect()));
+                let label = if m == 0 {
+                    "MM exact".to_string()
+                } else {
+                    format!("MM m={m}")
+                };
+                plot = plot.with(Series::line(
+                    label,
+                    c.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+                ));
             }
             out.plots.push(plot);
         }

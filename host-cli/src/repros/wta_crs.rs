@@ -82,8 +82,12 @@ fn make_matrix(ctx: &Ctx, stream: u64, n: usize, m: usize, q: usize, sigma: f64)
     let mut a: Vec<f32> = (0..n * m).map(|_| seq::normal_f32(&mut rng)).collect();
     let mut b: Vec<f32> = (0..m * q).map(|_| seq::normal_f32(&mut rng)).collect();
     if sigma > 0.0 {
-        let za: Vec<f32> = (0..m).map(|_| (sigma * seq::normal(&mut rng)).exp() as f32).collect();
-        let zb: Vec<f32> = (0..m).map(|_| (sigma * seq::normal(&mut rng)).exp() as f32).collect();
+        let za: Vec<f32> = (0..m)
+            .map(|_| (sigma * seq::normal(&mut rng)).exp() as f32)
+            .collect();
+        let zb: Vec<f32> = (0..m)
+            .map(|_| (sigma * seq::normal(&mut rng)).exp() as f32)
+            .collect();
         for r in 0..n {
             for i in 0..m {
                 a[r * m + i] *= za[i];
@@ -99,12 +103,22 @@ fn make_matrix(ctx: &Ctx, stream: u64, n: usize, m: usize, q: usize, sigma: f64)
 }
 
 /// Analytic and Monte-Carlo variances for every budget of one matrix pair.
-fn variance_cases(ctx: &Ctx, kind: &'static str, d: &Dense, cfg: &Config, stream: u64) -> Result<Vec<CaseRow>> {
+fn variance_cases(
+    ctx: &Ctx,
+    kind: &'static str,
+    d: &Dense,
+    cfg: &Config,
+    stream: u64,
+) -> Result<Vec<CaseRow>> {
     let (n, m, q) = (d.n, d.m, d.q);
     let a64: Vec<f64> = d.a.iter().map(|&v| v as f64).collect();
     let b64: Vec<f64> = d.b.iter().map(|&v| v as f64).collect();
-    let an: Vec<f64> = (0..m).map(|i| (0..n).map(|r| a64[r * m + i].powi(2)).sum::<f64>().sqrt()).collect();
-    let bn: Vec<f64> = (0..m).map(|i| (0..q).map(|c| b64[i * q + c].powi(2)).sum::<f64>().sqrt()).collect();
+    let an: Vec<f64> = (0..m)
+        .map(|i| (0..n).map(|r| a64[r * m + i].powi(2)).sum::<f64>().sqrt())
+        .collect();
+    let bn: Vec<f64> = (0..m)
+        .map(|i| (0..q).map(|c| b64[i * q + c].powi(2)).sum::<f64>().sqrt())
+        .collect();
     let mut ab = vec![0f64; n * q];
     for r in 0..n {
         for i in 0..m {
@@ -155,8 +169,14 @@ fn variance_cases(ctx: &Ctx, kind: &'static str, d: &Dense, cfg: &Config, stream
         // Monte Carlo through the backend.
         let mut mc = [0.0f64; 2];
         let mut max_z: f64 = 0.0;
-        for (e, w) in [Winners::Fixed(0), Winners::Adaptive].into_iter().enumerate() {
-            let opts = PlanOptions { winners: w, tail_cutoff: None };
+        for (e, w) in [Winners::Fixed(0), Winners::Adaptive]
+            .into_iter()
+            .enumerate()
+        {
+            let opts = PlanOptions {
+                winners: w,
+                tail_cutoff: None,
+            };
             let (mut order, mut cdf) = (vec![0u32; m], vec![0.0; m]);
             let (mut idx, mut scale) = (vec![0u32; k], vec![0f32; k]);
             let ones = vec![1f32; k];
@@ -164,11 +184,23 @@ fn variance_cases(ctx: &Ctx, kind: &'static str, d: &Dense, cfg: &Config, stream
             let mut sq = vec![0f64; n * q];
             let mut err = 0.0;
             for _ in 0..cfg.mc_draws {
-                let pl = crs::plan(&mut rng, &p, k, opts, &mut order, &mut cdf, &mut idx, &mut scale)?;
+                let pl = crs::plan(
+                    &mut rng, &p, k, opts, &mut order, &mut cdf, &mut idx, &mut scale,
+                )?;
                 let mut a_sub = be.alloc::<f32>(n * pl.len)?;
                 let mut b_sub = be.alloc::<f32>(pl.len * q)?;
                 crs::sampled_matmul(
-                    &be, &abuf, &bbuf, n, m, q, &idx[..pl.len], &scale[..pl.len], &ones, &mut a_sub, &mut b_sub,
+                    &be,
+                    &abuf,
+                    &bbuf,
+                    n,
+                    m,
+                    q,
+                    &idx[..pl.len],
+                    &scale[..pl.len],
+                    &ones,
+                    &mut a_sub,
+                    &mut b_sub,
                     &mut out,
                 )?;
                 for j in 0..n * q {
@@ -229,10 +261,28 @@ struct TrainResult {
     exact_stored: usize,
 }
 
-fn full_loss(be: &CpuBackend, mlp: &Mlp, x: &[f32], y: &[f32], d_in: usize, h: usize) -> Result<f64> {
+fn full_loss(
+    be: &CpuBackend,
+    mlp: &Mlp,
+    x: &[f32],
+    y: &[f32],
+    d_in: usize,
+    h: usize,
+) -> Result<f64> {
     let n = y.len();
     let mut pre = vec![0f32; n * h];
-    be.gemm(Transpose::No, Transpose::Yes, n, h, d_in, 1.0, &x.to_vec(), &mlp.w1, 0.0, &mut pre)?;
+    be.gemm(
+        Transpose::No,
+        Transpose::Yes,
+        n,
+        h,
+        d_in,
+        1.0,
+        &x.to_vec(),
+        &mlp.w1,
+        0.0,
+        &mut pre,
+    )?;
     let mut loss = 0.0;
     for i in 0..n {
         let mut o = mlp.b2 as f64;
@@ -250,7 +300,9 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
     let be = CpuBackend::new();
     // Data and init depend on the training seed only (same for the three modes).
     let mut rng = ctx.rng(100 + seed);
-    let u: Vec<f64> = (0..d).map(|_| seq::normal(&mut rng) / (d as f64).sqrt()).collect();
+    let u: Vec<f64> = (0..d)
+        .map(|_| seq::normal(&mut rng) / (d as f64).sqrt())
+        .collect();
     let mut x = vec![0f32; n * d];
     let mut y = vec![0f32; n];
     for i in 0..n {
@@ -264,16 +316,27 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
         y[i] = (dot.tanh() + 0.1 * seq::normal(&mut rng)) as f32;
     }
     let mut mlp = Mlp {
-        w1: (0..h * d).map(|_| (seq::normal(&mut rng) / (d as f64).sqrt()) as f32).collect(),
+        w1: (0..h * d)
+            .map(|_| (seq::normal(&mut rng) / (d as f64).sqrt()) as f32)
+            .collect(),
         b1: vec![0.0; h],
-        w2: (0..h).map(|_| (seq::normal(&mut rng) / (h as f64).sqrt()) as f32).collect(),
+        w2: (0..h)
+            .map(|_| (seq::normal(&mut rng) / (h as f64).sqrt()) as f32)
+            .collect(),
         b2: 0.0,
     };
     // Sampling randomness and batch order: one stream per (seed, mode) for sampling, shared order.
     let mut order_rng = ctx.rng(200 + seed);
     let mut samp_rng = ctx.rng(300 + seed * 4 + mode as u64);
-    let winners = if mode == Mode::Crs { Winners::Fixed(0) } else { Winners::Adaptive };
-    let opts = PlanOptions { winners, tail_cutoff: None };
+    let winners = if mode == Mode::Crs {
+        Winners::Fixed(0)
+    } else {
+        Winners::Adaptive
+    };
+    let opts = PlanOptions {
+        winners,
+        tail_cutoff: None,
+    };
     let mut l1 = SampledLinear::<CpuBackend>::new(d, h, cfg.train_ratio, 10, opts)?;
     let mut l2 = SampledLinear::<CpuBackend>::new(h, 1, cfg.train_ratio, 10, opts)?;
     let (mut store1, mut store2) = (NormStore::new(n), NormStore::new(n));
@@ -290,7 +353,18 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
             be.gather_rows(&x, d, ids, &vec![1.0; b], &mut xb)?;
             let yb: Vec<f32> = ids.iter().map(|&i| y[i as usize]).collect();
             let mut pre = vec![0f32; b * h];
-            be.gemm(Transpose::No, Transpose::Yes, b, h, d, 1.0, &xb, &mlp.w1, 0.0, &mut pre)?;
+            be.gemm(
+                Transpose::No,
+                Transpose::Yes,
+                b,
+                h,
+                d,
+                1.0,
+                &xb,
+                &mlp.w1,
+                0.0,
+                &mut pre,
+            )?;
             let mut act = vec![0f32; b * h];
             for i in 0..b {
                 for j in 0..h {
@@ -305,7 +379,10 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
                 let have2 = store2.lookup(ids, &mut g2)?;
                 l1.save_for_backward(&be, &mut samp_rng, &xb, b, have1.then_some(&g1[..]))?;
                 l2.save_for_backward(&be, &mut samp_rng, &act, b, have2.then_some(&g2[..]))?;
-                stored = l1.stored_floats() + l2.stored_floats() + l1.stored_indices() + l2.stored_indices();
+                stored = l1.stored_floats()
+                    + l2.stored_floats()
+                    + l1.stored_indices()
+                    + l2.stored_indices();
             }
             // Output and its gradient.
             let mut gout = vec![0f32; b];
@@ -317,7 +394,18 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
                 gout[i] = (o - yb[i]) / b as f32;
             }
             let mut g_act = vec![0f32; b * h];
-            be.gemm(Transpose::No, Transpose::No, b, h, 1, 1.0, &gout, &mlp.w2, 0.0, &mut g_act)?;
+            be.gemm(
+                Transpose::No,
+                Transpose::No,
+                b,
+                h,
+                1,
+                1.0,
+                &gout,
+                &mlp.w2,
+                0.0,
+                &mut g_act,
+            )?;
             let mut g_pre = g_act;
             for i in 0..b * h {
                 if pre[i] <= 0.0 {
@@ -327,14 +415,51 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
             let mut gw1 = vec![0f32; h * d];
             let mut gw2 = vec![0f32; h];
             if mode == Mode::Exact {
-                be.gemm(Transpose::Yes, Transpose::No, h, d, b, 1.0, &g_pre, &xb, 0.0, &mut gw1)?;
-                be.gemm(Transpose::Yes, Transpose::No, 1, h, b, 1.0, &gout, &act, 0.0, &mut gw2)?;
+                be.gemm(
+                    Transpose::Yes,
+                    Transpose::No,
+                    h,
+                    d,
+                    b,
+                    1.0,
+                    &g_pre,
+                    &xb,
+                    0.0,
+                    &mut gw1,
+                )?;
+                be.gemm(
+                    Transpose::Yes,
+                    Transpose::No,
+                    1,
+                    h,
+                    b,
+                    1.0,
+                    &gout,
+                    &act,
+                    0.0,
+                    &mut gw2,
+                )?;
             } else {
                 l1.weight_grad(&be, &g_pre, &mut gw1)?;
                 l2.weight_grad(&be, &gout, &mut gw2)?;
                 let mut ex1 = vec![0f32; h * d];
-                be.gemm(Transpose::Yes, Transpose::No, h, d, b, 1.0, &g_pre, &xb, 0.0, &mut ex1)?;
-                let num2: f64 = gw1.iter().zip(&ex1).map(|(a, e)| ((a - e) as f64).powi(2)).sum();
+                be.gemm(
+                    Transpose::Yes,
+                    Transpose::No,
+                    h,
+                    d,
+                    b,
+                    1.0,
+                    &g_pre,
+                    &xb,
+                    0.0,
+                    &mut ex1,
+                )?;
+                let num2: f64 = gw1
+                    .iter()
+                    .zip(&ex1)
+                    .map(|(a, e)| ((a - e) as f64).powi(2))
+                    .sum();
                 let den2: f64 = ex1.iter().map(|e| (*e as f64).powi(2)).sum();
                 if den2 > 0.0 {
                     err_sum += num2 / den2;
@@ -360,7 +485,12 @@ fn train(ctx: &Ctx, cfg: &Config, seed: u64, mode: Mode) -> Result<TrainResult> 
         }
         curve.push(l);
     }
-    Ok(TrainResult { curve, grad_err: err_sum / err_steps.max(1) as f64, stored, exact_stored: bs.min(n) * (d + h) })
+    Ok(TrainResult {
+        curve,
+        grad_err: err_sum / err_steps.max(1) as f64,
+        stored,
+        exact_stored: bs.min(n) * (d + h),
+    })
 }
 
 impl Repro for WtaCrs {
@@ -403,13 +533,26 @@ impl Repro for WtaCrs {
         let pb = ctx.progress(2 + 3 * cfg.train_seeds, "variance + training");
         // Part A.
         let mut rows = Vec::new();
-        for (s, (kind, sigma)) in [("gauss", 0.0), ("heavy", cfg.heavy_sigma)].into_iter().enumerate() {
+        for (s, (kind, sigma)) in [("gauss", 0.0), ("heavy", cfg.heavy_sigma)]
+            .into_iter()
+            .enumerate()
+        {
             let d = make_matrix(ctx, s as u64, cfg.n, cfg.m, cfg.q, sigma);
             rows.extend(variance_cases(ctx, kind, &d, &cfg, 10 + s as u64)?);
             pb.inc(1);
         }
         let mut table = Table::new(&[
-            "matrix", "k/m", "k", "|C|", "uniform", "CRS", "WTA", "top-k err", "MC CRS", "MC WTA", "max |z|",
+            "matrix",
+            "k/m",
+            "k",
+            "|C|",
+            "uniform",
+            "CRS",
+            "WTA",
+            "top-k err",
+            "MC CRS",
+            "MC WTA",
+            "max |z|",
         ]);
         let mut ok_bias = true;
         let mut ok_mc = true;
@@ -434,7 +577,9 @@ impl Repro for WtaCrs {
             ]);
             max_z = max_z.max(r.max_z);
             ok_bias &= r.max_z <= 6.0;
-            let dev = ((r.mc_crs / r.crs) - 1.0).abs().max(((r.mc_wta / r.wta) - 1.0).abs());
+            let dev = ((r.mc_crs / r.crs) - 1.0)
+                .abs()
+                .max(((r.mc_wta / r.wta) - 1.0).abs());
             worst_mc = worst_mc.max(dev);
             ok_mc &= dev <= 0.15;
             ok_order &= r.wta <= r.crs * (1.0 + 1e-12);
@@ -446,7 +591,14 @@ impl Repro for WtaCrs {
         // Part B: per-seed runs; the loss comparisons use the means over training seeds (the
         // per-seed WTA-vs-CRS gap is within SGD noise), the gradient error is measured directly.
         let mut train_table = Table::new(&[
-            "seed", "exact", "WTA-CRS", "CRS", "WTA/exact", "grad err WTA", "grad err CRS", "stored ratio",
+            "seed",
+            "exact",
+            "WTA-CRS",
+            "CRS",
+            "WTA/exact",
+            "grad err WTA",
+            "grad err CRS",
+            "stored ratio",
         ]);
         let mut stored_ratio: f64 = 0.0;
         let mut curves = Vec::new();
@@ -482,12 +634,25 @@ impl Repro for WtaCrs {
                 num(ratio),
             ]);
             if s == 0 {
-                curves = vec![("exact", ex.curve), ("WTA-CRS", wt.curve), ("CRS", cr.curve)];
+                curves = vec![
+                    ("exact", ex.curve),
+                    ("WTA-CRS", wt.curve),
+                    ("CRS", cr.curve),
+                ];
             }
         }
         let ns = cfg.train_seeds as f64;
         let (me, mw, mc, ew, ec) = (me / ns, mw / ns, mc / ns, ew / ns, ec / ns);
-        train_table.row(&["mean".to_string(), num(me), num(mw), num(mc), num(mw / me), num(ew), num(ec), num(stored_ratio)]);
+        train_table.row(&[
+            "mean".to_string(),
+            num(me),
+            num(mw),
+            num(mc),
+            num(mw / me),
+            num(ew),
+            num(ec),
+            num(stored_ratio),
+        ]);
         let ok_train = mw <= 1.03 * me && mw <= mc + 5e-4 && ew < ec && stored_ratio <= 0.30;
         pb.finish_and_clear();
         let pass = ok_bias && ok_mc && ok_order && ok_heavy && ok_train;
@@ -510,7 +675,10 @@ impl Repro for WtaCrs {
             .measure("stored_ratio", stored_ratio);
         out.table = table;
         out.csv.push(("training.csv".into(), train_table.clone()));
-        out.notes.push(format!("Training (final full-train 1/2 MSE):\n\n{}", train_table.to_markdown()));
+        out.notes.push(format!(
+            "Training (final full-train 1/2 MSE):\n\n{}",
+            train_table.to_markdown()
+        ));
         for kind in ["gauss", "heavy"] {
             let mut plot = Plot::new(
                 &format!("variance_{kind}.svg"),
@@ -520,7 +688,10 @@ impl Repro for WtaCrs {
             )
             .log(false, true);
             let sel = |f: &dyn Fn(&CaseRow) -> f64| -> Vec<(f64, f64)> {
-                rows.iter().filter(|r| r.kind == kind).map(|r| (r.ratio, f(r).max(1e-12))).collect()
+                rows.iter()
+                    .filter(|r| r.kind == kind)
+                    .map(|r| (r.ratio, f(r).max(1e-12)))
+                    .collect()
             };
             plot = plot
                 .with(Series::line("uniform CRS", sel(&|r| r.uniform)))
@@ -530,9 +701,18 @@ impl Repro for WtaCrs {
                 .with(Series::points("MC WTA-CRS", sel(&|r| r.mc_wta)));
             out.plots.push(plot);
         }
-        let mut plot = Plot::new("training.svg", "MLP training, seed 0: full-train loss", "epoch", "1/2 MSE").log(false, true);
+        let mut plot = Plot::new(
+            "training.svg",
+            "MLP training, seed 0: full-train loss",
+            "epoch",
+            "1/2 MSE",
+        )
+        .log(false, true);
         for (name, c) in curves {
-            plot = plot.with(Series::line(name, c.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect()));
+            plot = plot.with(Series::line(
+                name,
+                c.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect(),
+            ));
         }
         out.plots.push(plot);
         Ok(out)
