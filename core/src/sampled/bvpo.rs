@@ -190,6 +190,7 @@ pub fn plugin_alpha(g_t: &[f64], g_e: &[f64], k: usize, d: usize) -> Result<Plug
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 

@@ -209,6 +209,7 @@ pub fn nce_loss_and_grad(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 

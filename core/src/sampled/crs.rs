@@ -398,6 +398,7 @@ pub fn sampled_matmul<B: Backend>(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::default_rng;

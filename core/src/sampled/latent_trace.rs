@@ -218,6 +218,7 @@ impl LatentTraceModel {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::sampled::bvpo::alpha_star;
@@ -266,7 +267,7 @@ mod tests {
         for y in 0..2 {
             let post = m.posterior(&p, y);
             let (_, gy) = m.marginal_logprob_grad(&p, y);
-            let mut acc = vec![0.0; 6];
+            let mut acc = [0.0; 6];
             for (r, &w) in post.iter().enumerate() {
                 let (_, gr) = m.joint_logprob_grad(&p, r, y);
                 acc.iter_mut().zip(&gr).for_each(|(a, g)| *a += w * g);

@@ -211,6 +211,7 @@ impl<B: Backend> SampledLinear<B> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::backend::CpuBackend;

@@ -240,6 +240,7 @@ pub fn linear_inner_gd(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 

@@ -195,10 +195,9 @@ fn optimum(p: &Problem) -> Result<f64> {
                 let mut z = vec![0.0; p.n];
                 linear_forward(&p.x, p.d, &th, &mut z)?;
                 let mut hmat = DMatrix::<f64>::zeros(p.d, p.d);
-                for i in 0..p.n {
-                    let s = sigmoid(z[i]);
+                for (&zi, row) in z.iter().zip(p.x.chunks_exact(p.d)) {
+                    let s = sigmoid(zi);
                     let w = s * (1.0 - s) / p.n as f64;
-                    let row = &p.x[i * p.d..(i + 1) * p.d];
                     for a in 0..p.d {
                         for b in 0..p.d {
                             hmat[(a, b)] += w * row[a] * row[b];
