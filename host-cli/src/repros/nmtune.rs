@@ -30,7 +30,10 @@
 //! "noreg'"). Criterion 3's test applied to MLP-noreg instead of NMTune holds on 8/10 runs (6/10
 //! with the other init), so the residual head carries the gain and the regularisers at the
 //! reference weights lower it on average, consistent with the spec author's own ablation
-//! (NMTune - MLP-noreg OOD -3.1..+0.9). Feeding raw instead of standardised features (the reference
+//! (NMTune - MLP-noreg OOD -3.1..+0.9). The swings come from the covariance term: with
+//! `w_cov = 0` (diagnostic only, not a default) NMTune - MLP-noreg OOD stays in -4.5..+6.2 (inside
+//! the init-only spread), criterion 4 holds 9/10 and criterion 3 6/10 (still failing on the runs
+//! where MLP-noreg itself is within 3 points of the probe OOD). Feeding raw instead of standardised features (the reference
 //! code does not standardise) did not help (0/6 runs). An earlier throwaway PyTorch check on the
 //! same exported features showed the same sign pattern (not rerun). This is a property of the toy
 //! protocol at the reference weights, not an implementation error. Pre-training uses PyTorch's
