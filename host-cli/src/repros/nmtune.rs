@@ -12,13 +12,35 @@
 //! BatchNorm, W2 x 0.1, scale 1, head on z, Adam lr 0.003, 300 steps, weights (1.0, 0.04, 0.001),
 //! k = 5, L2 1e-4 on weights); MLP-noreg (the same with all weights 0).
 //!
-//! Finding (quick scale, seeds 1-8): criteria 1-2 (noise hurts the linear probe; noise spreads the
-//! spectrum) hold on 7/8 and 8/8 seeds, but with the spec's weights (1.0, 0.04, 0.001) the
-//! covariance term lowers OOD accuracy by up to 12 points against MLP-noreg, so criteria 3-4 fail
-//! on most seeds. A PyTorch implementation trained on the same exported features shows the same
-//! sign (NMTune OOD below MLP-noreg, no-covariance variant above). Pre-training uses PyTorch's
-//! default init (`pre_init = "torch"`); He init matches the spec's SVE values more closely but
-//! gave a smaller OOD drop of the linear probe.
+//! Formulas checked against the official code (github.com/Hhhhhhao/Noisy-Model-Learning,
+//! `src/models/nml_tune.py`, commit e9c5fb1): `cov_loss = off_diagonal(C).pow(2).sum() / D` with
+//! `C = Zc^T Zc / (n - 1)` on the centred TRANSFORMED features of the concatenated batch,
+//! `loss -= w_svd * mean(s[:5] / sum(s))` on the uncentred transformed features,
+//! `MSELoss(normalize(z_s), normalize(f_w).detach())`, residual `z = scale * mlp(f) + f`, and the
+//! README weights 1.0 / 0.04 / 0.001 are exactly what spec 15 and `noisekit::robust::nmtune`
+//! implement (single view: the only difference is (n - 1) vs (2n - 1) in C's normaliser with a
+//! duplicated batch, a factor 2(n-1)/(2n-1) ~ 1). No normalisation error explains the failures.
+//!
+//! Finding (quick scale, 2 seeds per run, master seeds 0-9): whole repro passes 2/10; criterion 1
+//! holds 8/10 (OOD drop of the probe -0.9 and 2.8 points on the failures), 2 10/10, 3 4/10, 4 4/10.
+//! Criteria 3-4 fail because the regularisers make OOD accuracy unstable at this shift
+//! (x -> 1.5 x + delta, |delta| ~ 8.5 vs ~6.4 between cluster means): NMTune minus MLP-noreg
+//! on OOD ranges -12.4..+10.7 points over the 40 rows (mean -1.7), while retraining MLP-noreg with
+//! only another init stream moves OOD by at most 6.5 points (`max_noreg_init_spread_ood`, column
+//! "noreg'"). Criterion 3's test applied to MLP-noreg instead of NMTune holds on 8/10 runs (6/10
+//! with the other init), so the residual head carries the gain and the regularisers at the
+//! reference weights lower it on average, consistent with the spec author's own ablation
+//! (NMTune - MLP-noreg OOD -3.1..+0.9). The swings come from the covariance term: with
+//! `w_cov = 0` (diagnostic only, not a default) NMTune - MLP-noreg OOD stays in -4.5..+6.2 (inside
+//! the init-only spread), criterion 4 holds 9/10 and criterion 3 6/10 (still failing on the runs
+//! where MLP-noreg itself is within 3 points of the probe OOD). Feeding raw instead of standardised features (the reference
+//! code does not standardise) did not help (0/6 runs). An earlier throwaway PyTorch check on the
+//! same exported features showed the same sign pattern (not rerun). This is a property of the toy
+//! protocol at the reference weights, not an implementation error. Pre-training uses PyTorch's
+//! default init (`pre_init = "torch"`); He init matches the spec's SVE values more closely but gave
+//! a smaller OOD drop of the linear probe. Criterion comparisons use a 1e-9 tolerance: accuracies
+//! are multiples of 1/2000 and an exact 5-point gap evaluated to 0.05000000000000004 (this alone
+//! failed master seed 0).
 
 use anyhow::Result;
 use noisekit::backend::{apply_update, UpdateRule};
@@ -32,6 +54,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::framework::table::num;
 use crate::framework::{Ctx, Outcome, Plot, Repro, Series, Table};
+
+/// Accuracies are multiples of 1 / 2000: a difference of exactly 5 points must compare as 5 points
+/// (f64 subtraction gives 0.05000000000000004, which failed criterion 4 on seed 0).
+const TOL: f64 = 1e-9;
 
 /// The `nmtune` reproduction.
 pub struct Nmtune;
@@ -290,6 +316,8 @@ fn nmtune(ctx: &Ctx, stream: u64, cfg: &Config, dn: &Down, w: &NmtuneWeights) ->
 struct Row {
     lp: [f64; 2],
     noreg: [f64; 2],
+    /// MLP-noreg again with a different init stream: the init-only spread of the accuracies.
+    noreg2: [f64; 2],
     nm: [f64; 2],
     sve: f64,
     top: f64,
@@ -412,6 +440,7 @@ impl Repro for Nmtune {
                 let row = Row {
                     lp: linear_probe(ctx, base + 5, &cfg, &dn)?,
                     noreg: nmtune(ctx, base + 6, &cfg, &dn, &zero)?,
+                    noreg2: nmtune(ctx, base + 8, &cfg, &dn, &zero)?,
                     nm: nmtune(ctx, base + 6, &cfg, &dn, &weights)?,
                     sve: spec.sve,
                     top: spec.top_share,
@@ -433,7 +462,7 @@ impl Repro for Nmtune {
         };
         let drop_id = mean_lp(clean_eta, 0) - mean_lp(noisy_eta, 0);
         let drop_ood = mean_lp(clean_eta, 1) - mean_lp(noisy_eta, 1);
-        let c1 = drop_id >= 0.02 && drop_ood >= 0.03;
+        let c1 = drop_id >= 0.02 - TOL && drop_ood >= 0.03 - TOL;
         let mut c2 = true;
         let mut min_sve_gain = f64::INFINITY;
         let mut max_top_gain = f64::NEG_INFINITY;
@@ -457,7 +486,7 @@ impl Repro for Nmtune {
             .iter()
             .map(|r| r.2.nm[1] - r.2.lp[1])
             .fold(f64::INFINITY, f64::min);
-        let c3 = min_gain_id >= 0.05 && min_gain_ood >= 0.03;
+        let c3 = min_gain_id >= 0.05 - TOL && min_gain_ood >= 0.03 - TOL;
         let max_abl = rows
             .iter()
             .map(|r| {
@@ -466,7 +495,14 @@ impl Repro for Nmtune {
                     .max((r.2.nm[1] - r.2.noreg[1]).abs())
             })
             .fold(0.0, f64::max);
-        let c4 = max_abl <= 0.05;
+        let c4 = max_abl <= 0.05 + TOL;
+        // Diagnostic (not gated): how far MLP-noreg moves when only its init stream changes.
+        let init_spread = |k: usize| {
+            rows.iter()
+                .map(|r| (r.2.noreg[k] - r.2.noreg2[k]).abs())
+                .fold(0.0, f64::max)
+        };
+        let (spread_id, spread_ood) = (init_spread(0), init_spread(1));
         let mut table = Table::new(&[
             "eta_pre",
             "seed",
@@ -474,6 +510,8 @@ impl Repro for Nmtune {
             "LP ood",
             "MLP-noreg id",
             "MLP-noreg ood",
+            "noreg' id",
+            "noreg' ood",
             "NMTune id",
             "NMTune ood",
             "SVE",
@@ -487,6 +525,8 @@ impl Repro for Nmtune {
                 num(r.lp[1]),
                 num(r.noreg[0]),
                 num(r.noreg[1]),
+                num(r.noreg2[0]),
+                num(r.noreg2[1]),
                 num(r.nm[0]),
                 num(r.nm[1]),
                 num(r.sve),
@@ -508,6 +548,8 @@ impl Repro for Nmtune {
             .measure("min_nmtune_minus_lp_id", min_gain_id)
             .measure("min_nmtune_minus_lp_ood", min_gain_ood)
             .measure("max_abs_nmtune_minus_noreg", max_abl)
+            .measure("max_noreg_init_spread_id", spread_id)
+            .measure("max_noreg_init_spread_ood", spread_ood)
             .measure("crit1_lp_drop", c1)
             .measure("crit2_spectrum", c2)
             .measure("crit3_nmtune_beats_lp", c3)
