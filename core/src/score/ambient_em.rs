@@ -98,11 +98,12 @@ fn check_params(p: &MixtureParams, d: usize) -> Result<(usize, usize)> {
     Ok((k, d))
 }
 
-/// One heterogeneous EM iteration (in place). With `naive = true` every point is treated as clean.
+/// One heterogeneous EM iteration (in place). With `naive = true` every point is treated as clean
+/// (and the returned log-likelihood is the naive model's).
 pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Result<EmStep> {
     let n = data.validate()?;
     let (k, d) = check_params(p, data.d)?;
-    let loglik = log_likelihood(data, p)?;
+    let mut loglik = 0.0;
     let v0 = p.v0;
     let mut rsum = vec![0.0; k];
     let mut msum = vec![0.0; k * d];
@@ -118,6 +119,7 @@ pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Resu
             *r = libm::log(p.pi[j]) - sq(xi, &p.means[j * d..(j + 1) * d]) / (2.0 * vi);
         }
         let lse = crate::score::special::log_sum_exp(ri.iter().copied());
+        loglik += lse - 0.5 * d as f64 * libm::log(2.0 * core::f64::consts::PI * vi);
         for (j, r) in ri.iter_mut().enumerate() {
             *r = libm::exp(*r - lse);
             rsum[j] += *r;

@@ -13,7 +13,9 @@
 //! `c = A^{-1} b` (Cholesky), `Phi` evaluated at `y + sigma_a u` over `R` noise replicas of every
 //! pixel. Cost: O(N J^2) to accumulate `Phi^T Phi` plus O(J^3).
 
-use crate::error::{check, Error, Result};
+use crate::error::{check, Result};
+#[cfg(feature = "alloc")]
+use crate::error::Error;
 
 /// AR-DAE loss `mean (sigma_a g + u)^2`, with its gradient w.r.t. `g` written into `grad`.
 pub fn ardae_loss(g: &[f64], u: &[f64], sigma_a: f64, grad: &mut [f64]) -> Result<f64> {
