@@ -141,18 +141,56 @@ impl TwoLayerNet {
 
     /// One full-batch GD step on the least-squares DSM loss `(1/(2n)) sum |f_i - x0_i|^2`;
     /// returns the loss before the step. Non-finite loss -> [`Error::Numerical`] (diverged).
+    /// One fused pass computes the pre-activations once and keeps the active set for the gradient.
     pub fn gd_step(&mut self, u: &[f64], x0: &[f64], eta: f64, work: &mut GdWork) -> Result<f64> {
         check::positive("eta", eta)?;
-        let n = x0.len() / self.d.max(1);
-        work.f.resize(x0.len(), 0.0);
-        work.g.resize(x0.len(), 0.0);
-        work.gw.resize(self.w.len(), 0.0);
-        self.forward(u, &mut work.f)?;
+        let (m, p, d) = (self.m, self.p, self.d);
+        if u.len() % p != 0 {
+            return Err(Error::len_mismatch("two-layer input (n*p)", p, u.len()));
+        }
+        let n = u.len() / p;
+        check::nonzero("n (batch)", n)?;
+        check::same_len("two-layer labels (n*d)", n * d, x0.len())?;
+        work.f.clear();
+        work.f.resize(n * d, 0.0);
+        work.g.resize(n * d, 0.0);
+        work.gw.clear();
+        work.gw.resize(m * p, 0.0);
+        work.active.clear();
+        work.active.resize(n * m, false);
+        let scale = 1.0 / libm::sqrt(m as f64);
+        for (i, ui) in u.chunks_exact(p).enumerate() {
+            let fi = &mut work.f[i * d..(i + 1) * d];
+            let act = &mut work.active[i * m..(i + 1) * m];
+            for (r, (wr, ar)) in self.w.chunks_exact(p).zip(act.iter_mut()).enumerate() {
+                let h: f64 = wr.iter().zip(ui).map(|(a, b)| a * b).sum();
+                if h > 0.0 {
+                    *ar = true;
+                    for (j, fv) in fi.iter_mut().enumerate() {
+                        *fv += self.a[j * m + r] * h;
+                    }
+                }
+            }
+            fi.iter_mut().for_each(|v| *v *= scale);
+        }
         let loss = dsm_loss_x0(&work.f, x0, n, &mut work.g).map_err(|e| match e {
             Error::NonFinite { .. } => Error::Numerical("GD diverged (non-finite network output)"),
             e => e,
         })?;
-        self.backward(u, &work.g, &mut work.gw)?;
+        for (i, ui) in u.chunks_exact(p).enumerate() {
+            let gi = &work.g[i * d..(i + 1) * d];
+            let act = &work.active[i * m..(i + 1) * m];
+            for (r, (gr, _)) in work.gw.chunks_exact_mut(p).zip(act).enumerate().filter(|(_, (_, &on))| on) {
+                let mut c = 0.0;
+                for (j, &gv) in gi.iter().enumerate() {
+                    c += gv * self.a[j * m + r];
+                }
+                let c = c * scale;
+                for (gk, &uk) in gr.iter_mut().zip(ui) {
+                    *gk += c * uk;
+                }
+            }
+        }
         for (w, g) in self.w.iter_mut().zip(&work.gw) {
             *w -= eta * g;
         }
@@ -166,6 +204,7 @@ pub struct GdWork {
     f: Vec<f64>,
     g: Vec<f64>,
     gw: Vec<f64>,
+    active: Vec<bool>,
 }
 
 /// Early stopping: returns the index of the smallest held-out loss among checkpoints (first on ties).
@@ -276,5 +315,17 @@ mod tests {
         assert!(matches!(net.gd_step(&u, &x0, -1.0, &mut work), Err(Error::InvalidParam { .. })));
         assert!(matches!(net.gd_step(&u[..4], &x0, 0.1, &mut work), Err(Error::ShapeMismatch { .. })));
         assert_eq!(early_stop_index(&[3.0, 1.0, 2.0, 1.0]).unwrap(), 1);
+        // The fused step equals forward + backward + update.
+        let before = net.clone();
+        net.gd_step(&u, &x0, 0.3, &mut work).unwrap();
+        let mut f = [0.0; 3];
+        before.forward(&u, &mut f).unwrap();
+        let mut g = [0.0; 3];
+        dsm_loss_x0(&f, &x0, 3, &mut g).unwrap();
+        let mut gw = vec![0.0; before.w.len()];
+        before.backward(&u, &g, &mut gw).unwrap();
+        for ((a, b), c) in net.w.iter().zip(&before.w).zip(&gw) {
+            assert!((a - (b - 0.3 * c)).abs() < 1e-14);
+        }
     }
 }
