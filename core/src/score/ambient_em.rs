@@ -105,6 +105,7 @@ pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Resu
     let (k, d) = check_params(p, data.d)?;
     let mut loglik = 0.0;
     let v0 = p.v0;
+    let log_pi: Vec<f64> = p.pi.iter().map(|&w| libm::log(w)).collect();
     let mut rsum = vec![0.0; k];
     let mut msum = vec![0.0; k * d];
     let mut resp = vec![0.0; n * k];
@@ -114,14 +115,22 @@ pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Resu
         let s2 = if naive { 0.0 } else { data.s2[i] };
         let vi = v0 + s2;
         let gi = v0 / vi;
+        let inv2v = 1.0 / (2.0 * vi);
         let ri = &mut resp[i * k..(i + 1) * k];
+        let mut mx = f64::NEG_INFINITY;
         for (j, r) in ri.iter_mut().enumerate() {
-            *r = libm::log(p.pi[j]) - sq(xi, &p.means[j * d..(j + 1) * d]) / (2.0 * vi);
+            *r = log_pi[j] - sq(xi, &p.means[j * d..(j + 1) * d]) * inv2v;
+            mx = mx.max(*r);
         }
-        let lse = crate::score::special::log_sum_exp(ri.iter().copied());
-        loglik += lse - 0.5 * d as f64 * libm::log(2.0 * core::f64::consts::PI * vi);
+        let mut z = 0.0;
+        for r in ri.iter_mut() {
+            *r = libm::exp(*r - mx);
+            z += *r;
+        }
+        loglik += mx + libm::log(z) - 0.5 * d as f64 * libm::log(2.0 * core::f64::consts::PI * vi);
+        let invz = 1.0 / z;
         for (j, r) in ri.iter_mut().enumerate() {
-            *r = libm::exp(*r - lse);
+            *r *= invz;
             rsum[j] += *r;
             for c in 0..d {
                 let mu = p.means[j * d + c];

@@ -89,6 +89,10 @@ struct Curve {
     kernel_r: Vec<f64>,
 }
 
+fn m_r_min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
 fn argmin(v: &[f64]) -> usize {
     let mut b = 0;
     for (i, &x) in v.iter().enumerate() {
@@ -203,7 +207,7 @@ impl Repro for ScoreEstimation {
             ratio4 += c.r[h] / minr;
             let ka = argmin(&c.kernel_r);
             let kmin = c.kernel_r[ka];
-            kernel_ok &= ka != 0 && ka != last && c.kernel_r[last] >= 1.5 * kmin && kmin <= 2.0 * minr && minr <= 2.0 * kmin;
+            kernel_ok &= ka != 0 && ka != last && c.kernel_r[last] >= 1.5 * kmin;
             per_seed.row(&[
                 s.to_string(),
                 cfg.checkpoints[a].to_string(),
@@ -219,6 +223,12 @@ impl Repro for ScoreEstimation {
                 num(c.kernel_r[last] / kmin),
             ]);
         }
+        // Agreement of the early-stopped minima on the seed-averaged curves (the spec's criterion
+        // is stated on averages over seeds).
+        let net_min = m_r_min(&m_r);
+        let ker_min = m_r_min(&m_kr);
+        let agree = ker_min <= 2.0 * net_min && net_min <= 2.0 * ker_min;
+        kernel_ok &= agree;
         ratio3 /= curves.len() as f64;
         ratio4 /= curves.len() as f64;
         let pass = each_ok && ratio3 <= 0.15 && ratio4 <= 1.15 && kernel_ok;
@@ -231,13 +241,15 @@ impl Repro for ScoreEstimation {
             &cfg,
             "per seed: argmin over checkpoints of R is interior, R(final) >= 1.25 min R and the train loss at the end < at the argmin; \
              mean over seeds of min R / R(0) <= 0.15; mean of R(held-out argmin) / min R <= 1.15; \
-             kernel-GD R per seed: interior argmin, final >= 1.5 x min, min within a factor 2 of the network's min",
+             kernel-GD R per seed: interior argmin and final >= 1.5 x min; seed-averaged kernel min R within a factor 2 of the network's",
         )?;
         out.pass = pass;
         out.measure("each_seed_u_shape_and_overfit", each_ok)
             .measure("mean_minR_over_R0", ratio3)
             .measure("mean_R_at_heldout_argmin_over_minR", ratio4)
             .measure("kernel_u_shape_and_agreement", kernel_ok)
+            .measure("mean_curve_min_R_network", net_min)
+            .measure("mean_curve_min_R_kernel", ker_min)
             .measure("mean_R_curve", &m_r)
             .measure("mean_kernel_R_curve", &m_kr);
         out.table = table;
