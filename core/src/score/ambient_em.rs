@@ -232,15 +232,30 @@ pub fn chamfer(a: &[f64], b: &[f64], d: usize) -> Result<f64> {
     Ok(0.5 * (one(a, b) + one(b, a)))
 }
 
-/// Runs `iters` EM iterations from `init`; returns the final parameters and log-likelihood trace.
-pub fn fit_em(data: &NoisyData<'_>, init: MixtureParams, iters: usize, naive: bool) -> Result<(MixtureParams, Vec<f64>, usize)> {
+/// Runs up to `iters` EM iterations from `init`, stopping early once the log-likelihood gains less
+/// than `rel_tol * |LL|` in one iteration (`rel_tol = 0` runs all). Returns the final parameters,
+/// the log-likelihood trace (one entry per iteration plus the final value) and the re-seed count.
+pub fn fit_em(
+    data: &NoisyData<'_>,
+    init: MixtureParams,
+    iters: usize,
+    rel_tol: f64,
+    naive: bool,
+) -> Result<(MixtureParams, Vec<f64>, usize)> {
+    check::non_negative("rel_tol", rel_tol)?;
     let mut p = init;
-    let mut trace = Vec::with_capacity(iters + 1);
+    let mut trace: Vec<f64> = Vec::with_capacity(iters + 1);
     let mut reseeded = 0;
     for _ in 0..iters {
         let s = em_step(data, &mut p, naive)?;
+        let prev = trace.last().copied();
         trace.push(s.loglik);
         reseeded += s.reseeded;
+        if let Some(prev) = prev {
+            if s.reseeded == 0 && (s.loglik - prev).abs() <= rel_tol * s.loglik.abs() {
+                break;
+            }
+        }
     }
     let eff_s2: Vec<f64>;
     let eval = if naive {
@@ -281,12 +296,12 @@ mod tests {
         let s2 = vec![0.5; n];
         let zeros = vec![0.0; n];
         let init = MixtureParams { means: vec![-1.0, 1.0], v0: 1.0, pi: vec![0.5, 0.5] };
-        let (ph, tr, _) = fit_em(&NoisyData { x: &x, s2: &s2, d: 1 }, init.clone(), 200, false).unwrap();
+        let (ph, tr, _) = fit_em(&NoisyData { x: &x, s2: &s2, d: 1 }, init.clone(), 200, 0.0, false).unwrap();
         for w in tr.windows(2) {
             assert!(w[1] >= w[0] - 1e-9 * w[0].abs(), "LL decreased {w:?}");
         }
-        let (pn, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init.clone(), 200, true).unwrap();
-        let (pz, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init, 200, false).unwrap();
+        let (pn, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init.clone(), 200, 0.0, true).unwrap();
+        let (pz, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init, 200, 0.0, false).unwrap();
         // all s_i = 0: heterogeneous == standard EM; equal s: v0_hat + s^2 ≈ naive v0.
         assert_eq!(pn, pz);
         assert!((ph.v0 + 0.5 - pn.v0).abs() < 0.02, "{} {}", ph.v0, pn.v0);

@@ -3,7 +3,7 @@
 //!
 //! Paper: Han, Razaviyayn & Xu (2024, arXiv 2401.15604), spec 07 item 5; Arora et al. 2019.
 //! `K(u, v) = (u . v) (pi - arccos(u.v / (|u||v|))) / (2 pi)` (= `E_w[(u.v) 1{w.u>0} 1{w.v>0}]`),
-//! `K = 0` for a zero-norm input. Kernel GD from `f_0 = 0` with Gram `K_n = K(U, U)/n = V diag(lam) V^T`:
+//! `K = 0` for a zero-norm input; the angle is computed as `2 atan2(|u^ - v^|, |u^ + v^|)` (stable). Kernel GD from `f_0 = 0` with Gram `K_n = K(U, U)/n = V diag(lam) V^T`:
 //! `f_k(q) = (1/n) K(q, U) V diag((1 - (1 - eta lam)^k) / lam) V^T Y` (`eta k` when `lam = 0`).
 //! Cost: kernel O(p); predictor O(n^3) eigendecomposition (nalgebra) plus O(n^2 + n q) per step count.
 
@@ -18,8 +18,16 @@ pub fn ntk_kernel(u: &[f64], v: &[f64]) -> Result<f64> {
     if nu == 0.0 || nv == 0.0 {
         return Ok(0.0);
     }
-    let c = (uv / (nu * nv)).clamp(-1.0, 1.0);
-    Ok(uv * (core::f64::consts::PI - libm::acos(c)) / (2.0 * core::f64::consts::PI))
+    // Angle by 2 atan2(|u^ - v^|, |u^ + v^|): accurate near 0 and pi, where acos(cos) loses half
+    // the digits (numpy's arccos form is off by ~1e-8 on the diagonal).
+    let (mut dm, mut dp) = (0.0, 0.0);
+    for (&a, &b) in u.iter().zip(v) {
+        let (x, y) = (a / nu, b / nv);
+        dm += (x - y) * (x - y);
+        dp += (x + y) * (x + y);
+    }
+    let theta = 2.0 * libm::atan2(libm::sqrt(dm), libm::sqrt(dp));
+    Ok(uv * (core::f64::consts::PI - theta) / (2.0 * core::f64::consts::PI))
 }
 
 /// The closed-form kernel-GD predictor on a training set (single output).
