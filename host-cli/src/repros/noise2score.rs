@@ -42,6 +42,8 @@ struct Config {
     replicas: usize,
     /// Ridge.
     ridge: f64,
+    /// AR-DAE sigma_a for (Gaussian in y, Poisson in Anscombe units, Gamma in ln y).
+    sigma_a: [f64; 3],
     /// Also run the shipped real image `camera128` (reported, not part of the criterion).
     real_image: bool,
 }
@@ -123,32 +125,52 @@ fn run_one(
     let (name, fit, count_scale) = match model {
         NoiseModel::Gaussian(sigma) => {
             noise_gaussian(&mut rng, clean, sigma, &mut y)?;
-            (format!("Gaussian sigma={:.1}/255", sigma * 255.0), RbfFit { sigma_a: 0.02, lo: -0.4, hi: 1.4, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
+            (format!("Gaussian sigma={:.1}/255", sigma * 255.0), RbfFit { sigma_a: cfg.sigma_a[0], lo: -0.4, hi: 1.4, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
         }
         NoiseModel::Poisson(zeta) => {
             noise_poisson(&mut rng, clean, zeta, &mut y)?;
-            (format!("Poisson zeta={zeta}"), RbfFit { sigma_a: 0.5, lo: -5.0, hi: 130.0, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, zeta)
+            (format!("Poisson zeta={zeta}"), RbfFit { sigma_a: cfg.sigma_a[1], lo: 0.0, hi: 24.0, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, zeta)
         }
         NoiseModel::Gamma(k) => {
             noise_gamma(&mut rng, clean, k, &mut y)?;
-            (format!("Gamma k={k}"), RbfFit { sigma_a: 0.01, lo: 0.0, hi: 1.3, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
+            (format!("Gamma k={k}"), RbfFit { sigma_a: cfg.sigma_a[2], lo: -3.5, hi: 0.5, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
         }
     };
     let mut s_or = vec![0.0; y.len()];
     prior.score_image(&y, model, &mut s_or)?;
     let (x_or, bad_or) = denoise_clip(model, &y, &s_or)?;
-    // AR-DAE on the noisy image only (Poisson: in count units n = y / zeta, s_y = s_n / zeta).
-    let yin: Vec<f64> = y.iter().map(|v| v / count_scale).collect();
+    // AR-DAE on the noisy image only, in a variance-stabilised domain where every grey level has
+    // about the same noise width (so equally spaced RBF centres resolve all of them):
+    // Poisson: Anscombe u = 2 sqrt(n + 3/8) of the counts n = y / zeta (noise std ~ 1), back by
+    //   s_n = (s_u - 1/u) (2/u) and s_y = s_n / zeta;
+    // Gamma: u = ln y (noise std ~ 1/sqrt(k)), back by s_y = (s_u - 1) / y;
+    // Gaussian: u = y.
+    let to_in = |v: f64| match model {
+        NoiseModel::Gamma(_) => v.max(1e-6).ln(),
+        NoiseModel::Poisson(_) => 2.0 * (v / count_scale + 0.375).max(0.0).sqrt(),
+        NoiseModel::Gaussian(_) => v,
+    };
+    let back = |su: f64, v: f64| match model {
+        NoiseModel::Gamma(_) => (su - 1.0) / v.max(1e-6),
+        NoiseModel::Poisson(_) => {
+            let u = to_in(v);
+            (su - 1.0 / u) * (2.0 / u) / count_scale
+        }
+        NoiseModel::Gaussian(_) => su,
+    };
+    let yin: Vec<f64> = y.iter().map(|&v| to_in(v)).collect();
     let mut frng = ctx.rng(stream + 100);
     let rbf = RbfScoreModel::fit(&mut frng, &yin, &fit)?;
     let mut s_ar = vec![0.0; y.len()];
     rbf.eval_image(&yin, &mut s_ar)?;
-    s_ar.iter_mut().for_each(|v| *v /= count_scale);
+    for (sv, &yv) in s_ar.iter_mut().zip(&y) {
+        *sv = back(*sv, yv);
+    }
     let (x_ar, bad_ar) = denoise_clip(model, &y, &s_ar)?;
     if matches!(model, NoiseModel::Gaussian(_)) && score_curves.is_empty() {
         let grid: Vec<f64> = (0..=120).map(|i| -0.1 + 1.2 * i as f64 / 120.0).collect();
         let or: Vec<(f64, f64)> = grid.iter().map(|&v| Ok((v, prior.score(v, model)?))).collect::<noisekit::Result<_>>()?;
-        let ar: Vec<(f64, f64)> = grid.iter().map(|&v| (v, rbf.eval(v))).collect();
+        let ar: Vec<(f64, f64)> = grid.iter().map(|&v| (v, back(rbf.eval(to_in(v)), v))).collect();
         score_curves.push(Series::line(format!("oracle score ({label})"), or));
         score_curves.push(Series::line(format!("AR-DAE RBF score ({label})"), ar));
     }
@@ -182,9 +204,10 @@ impl Repro for Noise2score {
             sigma_255: 25.0,
             zeta: 0.01,
             k: 100.0,
-            centres: 40,
-            replicas: if ctx.quick { 16 } else { 32 },
+            centres: 60,
+            replicas: 32,
             ridge: 1e-6,
+            sigma_a: [0.02, 0.1, 0.02],
             real_image: true,
         })?;
         if cfg.size < 16 || cfg.centres < 2 || cfg.replicas == 0 {
