@@ -160,7 +160,13 @@ pub mod check {
     }
 
     /// `lo < x < hi` (open interval); `expected` describes it for the message.
-    pub fn open(name: &'static str, x: f64, lo: f64, hi: f64, expected: &'static str) -> Result<()> {
+    pub fn open(
+        name: &'static str,
+        x: f64,
+        lo: f64,
+        hi: f64,
+        expected: &'static str,
+    ) -> Result<()> {
         if x > lo && x < hi {
             Ok(())
         } else {
@@ -184,7 +190,13 @@ pub mod check {
     }
 
     /// `lo <= x <= hi`.
-    pub fn closed(name: &'static str, x: f64, lo: f64, hi: f64, expected: &'static str) -> Result<()> {
+    pub fn closed(
+        name: &'static str,
+        x: f64,
+        lo: f64,
+        hi: f64,
+        expected: &'static str,
+    ) -> Result<()> {
         if x >= lo && x <= hi {
             Ok(())
         } else {

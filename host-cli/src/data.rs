@@ -28,13 +28,31 @@ pub fn digits() -> Result<Dataset> {
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().enumerate() {
         let vals: Vec<&str> = line.split(',').collect();
-        anyhow::ensure!(vals.len() == 65, "digits.csv line {}: expected 65 columns", i + 1);
+        anyhow::ensure!(
+            vals.len() == 65,
+            "digits.csv line {}: expected 65 columns",
+            i + 1
+        );
         for v in &vals[..64] {
-            let p: f32 = v.trim().parse().with_context(|| format!("digits.csv line {}", i + 1))?;
+            let p: f32 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("digits.csv line {}", i + 1))?;
             x.push(p / 16.0);
         }
-        y.push(vals[64].trim().parse().with_context(|| format!("digits.csv line {}", i + 1))?);
+        y.push(
+            vals[64]
+                .trim()
+                .parse()
+                .with_context(|| format!("digits.csv line {}", i + 1))?,
+        );
     }
     let n = y.len();
-    Ok(Dataset { x, y, n, d: 64, classes: 10 })
+    Ok(Dataset {
+        x,
+        y,
+        n,
+        d: 64,
+        classes: 10,
+    })
 }

@@ -71,7 +71,9 @@ pub fn parse_pgm(bytes: &[u8]) -> Result<GreyImage> {
     }
     pos += 1; // the single whitespace after maxval
     let n = width.checked_mul(height).context("PGM size overflows")?;
-    let data = bytes.get(pos..pos + n).context("PGM pixel data shorter than width * height")?;
+    let data = bytes
+        .get(pos..pos + n)
+        .context("PGM pixel data shorter than width * height")?;
     Ok(GreyImage {
         height,
         width,
@@ -82,10 +84,19 @@ pub fn parse_pgm(bytes: &[u8]) -> Result<GreyImage> {
 /// Writes `[0, 1]` pixels (clipped) as binary PGM.
 pub fn write_pgm(path: &Path, img: &GreyImage) -> Result<()> {
     if img.pixels.len() != img.width * img.height {
-        bail!("image has {} pixels, expected {} x {}", img.pixels.len(), img.height, img.width);
+        bail!(
+            "image has {} pixels, expected {} x {}",
+            img.pixels.len(),
+            img.height,
+            img.width
+        );
     }
     let mut out = format!("P5\n{} {}\n255\n", img.width, img.height).into_bytes();
-    out.extend(img.pixels.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+    out.extend(
+        img.pixels
+            .iter()
+            .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+    );
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -108,13 +119,21 @@ mod tests {
 
     #[test]
     fn parse_roundtrip_and_errors() {
-        let img = GreyImage { height: 2, width: 3, pixels: vec![0.0, 1.0, 0.5, 0.2, 0.4, 0.6] };
+        let img = GreyImage {
+            height: 2,
+            width: 3,
+            pixels: vec![0.0, 1.0, 0.5, 0.2, 0.4, 0.6],
+        };
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.pgm");
         write_pgm(&p, &img).unwrap();
         let back = read_pgm(&p).unwrap();
         assert_eq!((back.height, back.width), (2, 3));
-        assert!(back.pixels.iter().zip(&img.pixels).all(|(a, b)| (a - b).abs() <= 0.5 / 255.0 + 1e-12));
+        assert!(back
+            .pixels
+            .iter()
+            .zip(&img.pixels)
+            .all(|(a, b)| (a - b).abs() <= 0.5 / 255.0 + 1e-12));
         assert!(parse_pgm(b"P5\n# c\n2 2\n255\n\x00\x01\x02\x03").is_ok());
         assert!(parse_pgm(b"P2\n2 2\n255\n0 1 2 3").is_err());
         assert!(parse_pgm(b"P5\n2 2\n255\n\x00").is_err());

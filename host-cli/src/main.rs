@@ -12,7 +12,11 @@ use noisekit_cli::framework::Status;
 use noisekit_cli::repros;
 
 #[derive(Parser)]
-#[command(name = "noisekit", version, about = "Noise in learning: reproductions, DP tools, fixtures")]
+#[command(
+    name = "noisekit",
+    version,
+    about = "Noise in learning: reproductions, DP tools, fixtures"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -76,7 +80,13 @@ fn repro(
                 Status::Ready => "ready",
                 Status::Pending => "pending",
             };
-            println!("{:20} spec {:13} {:8} {}", r.name(), r.spec(), status, r.title());
+            println!(
+                "{:20} spec {:13} {:8} {}",
+                r.name(),
+                r.spec(),
+                status,
+                r.title()
+            );
         }
         return Ok(true);
     }

@@ -35,7 +35,10 @@ fn mistyped_config_key_is_named_and_nothing_is_written() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown config key sampler-stats.sampels"), "{err}");
+    assert!(
+        err.contains("unknown config key sampler-stats.sampels"),
+        "{err}"
+    );
     assert!(!out_dir.join("sampler-stats").exists());
 }
 
@@ -44,7 +47,14 @@ fn list_names_every_registered_repro() {
     let out = noisekit(&["repro", "--list"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for name in ["dp-accounting", "wta-crs", "fbm-sde", "lota", "sso", "fedsvd"] {
+    for name in [
+        "dp-accounting",
+        "wta-crs",
+        "fbm-sde",
+        "lota",
+        "sso",
+        "fedsvd",
+    ] {
         assert!(text.contains(name), "{name} missing from --list");
     }
     assert_eq!(text.lines().count(), 23);
@@ -54,13 +64,33 @@ fn list_names_every_registered_repro() {
 fn repro_writes_results_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap().to_string();
-    let args = ["repro", "sampler-stats", "--quick", "--seed", "5", "--out", &out_dir];
+    let args = [
+        "repro",
+        "sampler-stats",
+        "--quick",
+        "--seed",
+        "5",
+        "--out",
+        &out_dir,
+    ];
     let first = noisekit(&args);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let result = dir.path().join("sampler-stats/result.json");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
-    for key in ["name", "pass", "criterion", "measured", "seed", "config", "elapsed_s"] {
+    for key in [
+        "name",
+        "pass",
+        "criterion",
+        "measured",
+        "seed",
+        "config",
+        "elapsed_s",
+    ] {
         assert!(json.get(key).is_some(), "result.json lacks {key}");
     }
     assert_eq!(json["seed"], 5);

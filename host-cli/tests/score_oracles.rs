@@ -33,7 +33,8 @@ fn gmm_matches_numpy() {
     let g = Gmm::new(&[-2.0, 2.0], &[0.5, 0.5], 0.5).unwrap();
     for c in o["gmm"].as_array().unwrap() {
         let (mut s, mut m) = ([0.0], [0.0]);
-        g.score_and_mean(&[f(&c["x"])], f(&c["t"]), &mut s, &mut m).unwrap();
+        g.score_and_mean(&[f(&c["x"])], f(&c["t"]), &mut s, &mut m)
+            .unwrap();
         assert!(close(s[0], f(&c["score"]), 1e-12), "{c}: {}", s[0]);
         assert!(close(m[0], f(&c["post_mean"]), 1e-12), "{c}: {}", m[0]);
     }
@@ -54,7 +55,12 @@ fn kernel_gd_matches_direct_iteration() {
         let c = kg.coefficients(1.0, k.parse().unwrap()).unwrap();
         let mut fq = [0.0];
         kg.predict(&q, &c, &mut fq).unwrap();
-        assert!(close(fq[0], f(&p["query"]), 1e-10), "k = {k}: {} vs {}", fq[0], p["query"]);
+        assert!(
+            close(fq[0], f(&p["query"]), 1e-10),
+            "k = {k}: {} vs {}",
+            fq[0],
+            p["query"]
+        );
         let mut ft = [0.0; 3];
         kg.predict(&u, &c, &mut ft).unwrap();
         for (a, b) in ft.iter().zip(vecf(&p["train"])) {
@@ -104,12 +110,32 @@ fn ssim_matches_scikit_image() {
 fn schedule_and_em_step_match_numpy() {
     let o = oracle();
     for (t, v) in o["scaled_linear_alphabar"].as_object().unwrap() {
-        assert!(close(scaled_linear_alphabar(t.parse().unwrap()).unwrap(), f(v), 1e-12), "t = {t}");
+        assert!(
+            close(
+                scaled_linear_alphabar(t.parse().unwrap()).unwrap(),
+                f(v),
+                1e-12
+            ),
+            "t = {t}"
+        );
     }
     let e = &o["em_step"];
     let (x, s2) = (vecf(&e["x"]), vecf(&e["s2"]));
-    let mut p = MixtureParams { means: vecf(&e["mu"]), v0: f(&e["v0"]), pi: vec![0.5, 0.5] };
-    let st = em_step(&NoisyData { x: &x, s2: &s2, d: 1 }, &mut p, false).unwrap();
+    let mut p = MixtureParams {
+        means: vecf(&e["mu"]),
+        v0: f(&e["v0"]),
+        pi: vec![0.5, 0.5],
+    };
+    let st = em_step(
+        &NoisyData {
+            x: &x,
+            s2: &s2,
+            d: 1,
+        },
+        &mut p,
+        false,
+    )
+    .unwrap();
     assert!(close(st.loglik, f(&e["loglik"]), 1e-12));
     for (a, b) in p.means.iter().zip(vecf(&e["mu_new"])) {
         assert!(close(*a, b, 1e-12));

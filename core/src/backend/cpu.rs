@@ -34,7 +34,11 @@ fn check_matrix(op: &'static str, buf_len: usize, rows: usize, cols: usize) -> R
 fn check_indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
     match idx.iter().position(|&i| i as usize >= bound) {
         None => Ok(()),
-        Some(j) => Err(Error::invalid(op, idx[j] as f64, "indices below the dimension size")),
+        Some(j) => Err(Error::invalid(
+            op,
+            idx[j] as f64,
+            "indices below the dimension size",
+        )),
     }
 }
 
@@ -96,7 +100,13 @@ impl Backend for CpuBackend {
         gemm_slices(ta, tb, m, n, k, alpha, a, b, beta, c)
     }
 
-    fn row_sq_norms(&self, x: &Vec<f32>, rows: usize, cols: usize, out: &mut Vec<f32>) -> Result<()> {
+    fn row_sq_norms(
+        &self,
+        x: &Vec<f32>,
+        rows: usize,
+        cols: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
         check_matrix("row_sq_norms", x.len(), rows, cols)?;
         check::same_len("row_sq_norms out", rows, out.len())?;
         if cols == 0 {
@@ -232,7 +242,7 @@ impl Backend for CpuBackend {
         scale: &[f32],
         out: &mut Vec<f32>,
     ) -> Result<()> {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         check_matrix("gather_rows", x.len(), rows, cols)?;
         check::same_len("gather_rows scale", idx.len(), scale.len())?;
         check_matrix("gather_rows out", out.len(), idx.len(), cols)?;
@@ -255,7 +265,7 @@ impl Backend for CpuBackend {
         dst: &mut Vec<f32>,
     ) -> Result<()> {
         check_matrix("scatter_add_rows src", src.len(), idx.len(), cols)?;
-        let rows = if cols == 0 { 0 } else { dst.len() / cols };
+        let rows = dst.len().checked_div(cols).unwrap_or(0);
         check_matrix("scatter_add_rows dst", dst.len(), rows, cols)?;
         check_indices("scatter_add_rows idx", idx, rows)?;
         if cols == 0 {
@@ -296,8 +306,16 @@ pub fn gemm_slices(
         return Ok(());
     }
     // Strides of op(A) (m x k) and op(B) (k x n) over row-major storage.
-    let (rsa, csa) = if ta == Transpose::No { (k as isize, 1) } else { (1, m as isize) };
-    let (rsb, csb) = if tb == Transpose::No { (n as isize, 1) } else { (1, k as isize) };
+    let (rsa, csa) = if ta == Transpose::No {
+        (k as isize, 1)
+    } else {
+        (1, m as isize)
+    };
+    let (rsb, csb) = if tb == Transpose::No {
+        (n as isize, 1)
+    } else {
+        (1, k as isize)
+    };
     // SAFETY: the shape checks above guarantee every index the kernel reads or writes is in bounds.
     unsafe {
         matrixmultiply::sgemm(
@@ -331,15 +349,37 @@ mod tests {
         let a = vec![1., 2., 3., 4., 5., 6.];
         let b = vec![1., 0., 0., 1., 1., 1.];
         let mut c = vec![1.0f32; 4];
-        be.gemm(Transpose::No, Transpose::No, 2, 2, 3, 1.0, &a, &b, 0.5, &mut c)
-            .unwrap();
+        be.gemm(
+            Transpose::No,
+            Transpose::No,
+            2,
+            2,
+            3,
+            1.0,
+            &a,
+            &b,
+            0.5,
+            &mut c,
+        )
+        .unwrap();
         assert_eq!(c, vec![4.5, 5.5, 10.5, 11.5]);
         // A^T stored: At = [[1,4],[2,5],[3,6]]; B^T stored: Bt = [[1,0,1],[0,1,1]]
         let at = vec![1., 4., 2., 5., 3., 6.];
         let bt = vec![1., 0., 1., 0., 1., 1.];
         let mut c2 = vec![0.0f32; 4];
-        be.gemm(Transpose::Yes, Transpose::Yes, 2, 2, 3, 2.0, &at, &bt, 0.0, &mut c2)
-            .unwrap();
+        be.gemm(
+            Transpose::Yes,
+            Transpose::Yes,
+            2,
+            2,
+            3,
+            2.0,
+            &at,
+            &bt,
+            0.0,
+            &mut c2,
+        )
+        .unwrap();
         assert_eq!(c2, vec![8., 10., 20., 22.]);
     }
 
@@ -348,7 +388,18 @@ mod tests {
         let be = CpuBackend;
         let mut c = vec![0.0f32; 4];
         let err = be
-            .gemm(Transpose::No, Transpose::No, 2, 2, 3, 1.0, &vec![0.; 5], &vec![0.; 6], 0.0, &mut c)
+            .gemm(
+                Transpose::No,
+                Transpose::No,
+                2,
+                2,
+                3,
+                1.0,
+                &vec![0.; 5],
+                &vec![0.; 6],
+                0.0,
+                &mut c,
+            )
             .unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { op: "gemm A", .. }));
     }
@@ -371,7 +422,8 @@ mod tests {
         let be = CpuBackend;
         let x: Vec<f32> = (0..12).map(|v| v as f32).collect(); // 3 x 4
         let mut cols = vec![0.0f32; 6];
-        be.gather_cols(&x, 3, 4, &[3, 1], &[1.0, 2.0], &mut cols).unwrap();
+        be.gather_cols(&x, 3, 4, &[3, 1], &[1.0, 2.0], &mut cols)
+            .unwrap();
         assert_eq!(cols, vec![3., 2., 7., 10., 11., 18.]);
         let mut rows = vec![0.0f32; 4];
         be.gather_rows(&x, 4, &[2], &[0.5], &mut rows).unwrap();

@@ -160,7 +160,11 @@ pub fn apply_update(
     check::same_len("grads", n, grads.len())?;
     let need = rule.state_buffers();
     if state.len() < need {
-        return Err(Error::invalid("state", state.len() as f64, "one buffer per rule state"));
+        return Err(Error::invalid(
+            "state",
+            state.len() as f64,
+            "one buffer per rule state",
+        ));
     }
     for s in state.iter().take(need) {
         check::same_len("state", n, s.len())?;
@@ -210,7 +214,8 @@ fn run(
                 }
             } else {
                 let buf = &mut *state[0];
-                for (i, ((p, &g), b)) in params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate()
+                for (i, ((p, &g), b)) in
+                    params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate()
                 {
                     let g = grad_at(i, g) + weight_decay * *p;
                     *b = if step == 1 {

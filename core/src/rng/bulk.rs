@@ -134,7 +134,12 @@ mod tests {
         let expect0 = r0 * (core::f64::consts::TAU * u[1]).cos();
         let expect1 = r0 * (core::f64::consts::TAU * u[1]).sin();
         let z = normal4_f32(&key, 0);
-        assert!((z[0] as f64 - expect0).abs() < 1e-5, "{} vs {}", z[0], expect0);
+        assert!(
+            (z[0] as f64 - expect0).abs() < 1e-5,
+            "{} vs {}",
+            z[0],
+            expect0
+        );
         assert!((z[1] as f64 - expect1).abs() < 1e-5);
     }
 

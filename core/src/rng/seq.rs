@@ -72,7 +72,11 @@ pub fn categorical<R: Rng + ?Sized>(rng: &mut R, weights: &[f64]) -> Result<usiz
         total += w;
     }
     if weights.is_empty() || total <= 0.0 {
-        return Err(Error::invalid("weights", total, "a non-empty slice with positive sum"));
+        return Err(Error::invalid(
+            "weights",
+            total,
+            "a non-empty slice with positive sum",
+        ));
     }
     let target = uniform(rng) * total;
     let mut acc = 0.0;
@@ -90,7 +94,8 @@ pub fn categorical<R: Rng + ?Sized>(rng: &mut R, weights: &[f64]) -> Result<usiz
 pub fn gamma<R: Rng + ?Sized>(rng: &mut R, shape: f64, scale: f64) -> Result<f64> {
     check::positive("shape", shape)?;
     check::positive("scale", scale)?;
-    let d = rand_distr::Gamma::new(shape, scale).map_err(|_| Error::invalid("shape", shape, "> 0"))?;
+    let d =
+        rand_distr::Gamma::new(shape, scale).map_err(|_| Error::invalid("shape", shape, "> 0"))?;
     Ok(d.sample(rng))
 }
 

@@ -12,6 +12,7 @@
 //!    `x0_hat = E[x0 | x_t]`, Tweedie applied twice);
 //! 5. loss `lambda(sigma) |D_n - y|^2`, `lambda = (sigma^2 + sigma_data^2)/(sigma sigma_data)^2`,
 //!    `sigma_data = 0.5`; gradient w.r.t. `x0_hat`: `2 lambda (1 - sigma_n^2/sigma^2)(D_n - y)`.
+//!
 //! Clean items (`sigma_n = 0`) reduce to the EDM loss. Cost O(d) per item; no allocation.
 
 use crate::error::{check, Error, Result};
@@ -31,7 +32,13 @@ pub fn sample_sigma(rnd: f64, sigma_n: f64) -> Result<f64> {
 }
 
 /// `x_t = y + sqrt(sigma^2 - sigma_n^2) n` (elementwise); `sigma >= sigma_n >= 0`, `sigma > 0`.
-pub fn add_noise_to_level(y: &[f64], n: &[f64], sigma: f64, sigma_n: f64, out: &mut [f64]) -> Result<()> {
+pub fn add_noise_to_level(
+    y: &[f64],
+    n: &[f64],
+    sigma: f64,
+    sigma_n: f64,
+    out: &mut [f64],
+) -> Result<()> {
     check_levels(sigma, sigma_n)?;
     check::same_len("add_noise n", y.len(), n.len())?;
     check::same_len("add_noise out", y.len(), out.len())?;
@@ -46,7 +53,11 @@ fn check_levels(sigma: f64, sigma_n: f64) -> Result<()> {
     check::positive("sigma", sigma)?;
     check::non_negative("sigma_n", sigma_n)?;
     if sigma < sigma_n {
-        return Err(Error::invalid("sigma", sigma, ">= sigma_n (train only at or above the data noise)"));
+        return Err(Error::invalid(
+            "sigma",
+            sigma,
+            ">= sigma_n (train only at or above the data noise)",
+        ));
     }
     Ok(())
 }
@@ -90,6 +101,7 @@ pub fn ambient_loss(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -117,9 +129,21 @@ mod tests {
     fn clean_items_and_errors() {
         assert_eq!(x0_to_xn(0.3, 1.2, 0.5, 0.0).unwrap(), 0.3);
         let mut g = [0.0];
-        assert!(matches!(x0_to_xn(0.3, 1.2, 0.1, 0.2), Err(Error::InvalidParam { name: "sigma", .. })));
-        assert!(matches!(sample_sigma(0.0, -0.1), Err(Error::InvalidParam { name: "sigma_n", .. })));
-        assert!(matches!(ambient_loss(&[0.1], &[0.1], &[0.1], 0.0, 0.0, &mut g), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            x0_to_xn(0.3, 1.2, 0.1, 0.2),
+            Err(Error::InvalidParam { name: "sigma", .. })
+        ));
+        assert!(matches!(
+            sample_sigma(0.0, -0.1),
+            Err(Error::InvalidParam {
+                name: "sigma_n",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ambient_loss(&[0.1], &[0.1], &[0.1], 0.0, 0.0, &mut g),
+            Err(Error::InvalidParam { .. })
+        ));
         // FD gradient check.
         let f = |v: f64| ambient_loss(&[v], &[1.2], &[1.1], 0.7, 0.3, &mut [0.0]).unwrap();
         ambient_loss(&[0.4], &[1.2], &[1.1], 0.7, 0.3, &mut g).unwrap();

@@ -79,7 +79,8 @@ pub fn log_likelihood(data: &NoisyData<'_>, p: &MixtureParams) -> Result<f64> {
         let xi = &data.x[i * d..(i + 1) * d];
         let vi = p.v0 + data.s2[i];
         for (j, l) in logits.iter_mut().enumerate() {
-            *l = libm::log(p.pi[j]) - sq(xi, &p.means[j * d..(j + 1) * d]) / (2.0 * vi)
+            *l = libm::log(p.pi[j])
+                - sq(xi, &p.means[j * d..(j + 1) * d]) / (2.0 * vi)
                 - 0.5 * d as f64 * libm::log(2.0 * core::f64::consts::PI * vi);
         }
         ll += crate::score::special::log_sum_exp(logits.iter().copied());
@@ -148,7 +149,9 @@ pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Resu
             let mut best = (0usize, -1.0);
             for i in 0..n {
                 let xi = &data.x[i * d..(i + 1) * d];
-                let md = (0..k).map(|q| sq(xi, &p.means[q * d..(q + 1) * d])).fold(f64::INFINITY, f64::min);
+                let md = (0..k)
+                    .map(|q| sq(xi, &p.means[q * d..(q + 1) * d]))
+                    .fold(f64::INFINITY, f64::min);
                 if md > best.1 {
                     best = (i, md);
                 }
@@ -220,12 +223,20 @@ pub fn kmeans_pp<R: Rng + ?Sized>(rng: &mut R, x: &[f64], d: usize, k: usize) ->
 pub fn chamfer(a: &[f64], b: &[f64], d: usize) -> Result<f64> {
     check::nonzero("d", d)?;
     if a.is_empty() || b.is_empty() || a.len() % d != 0 || b.len() % d != 0 {
-        return Err(Error::len_mismatch("chamfer sets (K*d)", d, a.len().min(b.len())));
+        return Err(Error::len_mismatch(
+            "chamfer sets (K*d)",
+            d,
+            a.len().min(b.len()),
+        ));
     }
     let one = |p: &[f64], q: &[f64]| -> f64 {
         let cnt = p.len() / d;
         p.chunks_exact(d)
-            .map(|u| q.chunks_exact(d).map(|v| libm::sqrt(sq(u, v))).fold(f64::INFINITY, f64::min))
+            .map(|u| {
+                q.chunks_exact(d)
+                    .map(|v| libm::sqrt(sq(u, v)))
+                    .fold(f64::INFINITY, f64::min)
+            })
             .sum::<f64>()
             / cnt as f64
     };
@@ -260,7 +271,11 @@ pub fn fit_em(
     let eff_s2: Vec<f64>;
     let eval = if naive {
         eff_s2 = vec![0.0; data.s2.len()];
-        NoisyData { x: data.x, s2: &eff_s2, d: data.d }
+        NoisyData {
+            x: data.x,
+            s2: &eff_s2,
+            d: data.d,
+        }
     } else {
         *data
     };
@@ -269,6 +284,7 @@ pub fn fit_em(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -276,11 +292,23 @@ mod tests {
     fn golden_case_5() {
         let x = [-2.1, -1.5, 0.3, 1.8, 2.6];
         let s2 = [0.0, 0.0, 1.0, 1.0, 0.0];
-        let data = NoisyData { x: &x, s2: &s2, d: 1 };
-        let mut p = MixtureParams { means: vec![-1.0, 1.0], v0: 1.0, pi: vec![0.5, 0.5] };
+        let data = NoisyData {
+            x: &x,
+            s2: &s2,
+            d: 1,
+        };
+        let mut p = MixtureParams {
+            means: vec![-1.0, 1.0],
+            v0: 1.0,
+            pi: vec![0.5, 0.5],
+        };
         let st = em_step(&data, &mut p, false).unwrap();
         assert!((st.loglik + 10.2697698842).abs() < 1e-9, "{}", st.loglik);
-        assert!((p.means[0] + 1.42421765).abs() < 1e-8 && (p.means[1] - 1.63032147).abs() < 1e-8, "{:?}", p.means);
+        assert!(
+            (p.means[0] + 1.42421765).abs() < 1e-8 && (p.means[1] - 1.63032147).abs() < 1e-8,
+            "{:?}",
+            p.means
+        );
         assert!((p.v0 - 0.9420747667).abs() < 1e-9, "{}", p.v0);
     }
 
@@ -295,25 +323,91 @@ mod tests {
         }
         let s2 = vec![0.5; n];
         let zeros = vec![0.0; n];
-        let init = MixtureParams { means: vec![-1.0, 1.0], v0: 1.0, pi: vec![0.5, 0.5] };
-        let (ph, tr, _) = fit_em(&NoisyData { x: &x, s2: &s2, d: 1 }, init.clone(), 200, 0.0, false).unwrap();
+        let init = MixtureParams {
+            means: vec![-1.0, 1.0],
+            v0: 1.0,
+            pi: vec![0.5, 0.5],
+        };
+        let (ph, tr, _) = fit_em(
+            &NoisyData {
+                x: &x,
+                s2: &s2,
+                d: 1,
+            },
+            init.clone(),
+            200,
+            0.0,
+            false,
+        )
+        .unwrap();
         for w in tr.windows(2) {
             assert!(w[1] >= w[0] - 1e-9 * w[0].abs(), "LL decreased {w:?}");
         }
-        let (pn, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init.clone(), 200, 0.0, true).unwrap();
-        let (pz, _, _) = fit_em(&NoisyData { x: &x, s2: &zeros, d: 1 }, init, 200, 0.0, false).unwrap();
+        let (pn, _, _) = fit_em(
+            &NoisyData {
+                x: &x,
+                s2: &zeros,
+                d: 1,
+            },
+            init.clone(),
+            200,
+            0.0,
+            true,
+        )
+        .unwrap();
+        let (pz, _, _) = fit_em(
+            &NoisyData {
+                x: &x,
+                s2: &zeros,
+                d: 1,
+            },
+            init,
+            200,
+            0.0,
+            false,
+        )
+        .unwrap();
         // all s_i = 0: heterogeneous == standard EM; equal s: v0_hat + s^2 ≈ naive v0.
         assert_eq!(pn, pz);
         assert!((ph.v0 + 0.5 - pn.v0).abs() < 0.02, "{} {}", ph.v0, pn.v0);
-        assert_eq!(chamfer(&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.0, 2.0, 3.0], 2).unwrap(), 0.0);
+        assert_eq!(
+            chamfer(&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.0, 2.0, 3.0], 2).unwrap(),
+            0.0
+        );
         let (a, b) = ([0.0, 0.0, 4.0, 1.0], [1.0, 0.0]);
         assert_eq!(chamfer(&a, &b, 2).unwrap(), chamfer(&b, &a, 2).unwrap());
         assert!(chamfer(&a, &b, 3).is_err());
         let s = kmeans_pp(&mut rng, &x, 1, 2).unwrap();
         assert_eq!(s.len(), 2);
         assert!(kmeans_pp(&mut rng, &x[..1], 1, 2).is_err());
-        let mut bad = MixtureParams { means: vec![0.0], v0: -1.0, pi: vec![1.0] };
-        assert!(em_step(&NoisyData { x: &x, s2: &s2, d: 1 }, &mut bad, false).is_err());
-        assert!(em_step(&NoisyData { x: &x, s2: &[-1.0; 600], d: 1 }, &mut MixtureParams { means: vec![0.0], v0: 1.0, pi: vec![1.0] }, false).is_err());
+        let mut bad = MixtureParams {
+            means: vec![0.0],
+            v0: -1.0,
+            pi: vec![1.0],
+        };
+        assert!(em_step(
+            &NoisyData {
+                x: &x,
+                s2: &s2,
+                d: 1
+            },
+            &mut bad,
+            false
+        )
+        .is_err());
+        assert!(em_step(
+            &NoisyData {
+                x: &x,
+                s2: &[-1.0; 600],
+                d: 1
+            },
+            &mut MixtureParams {
+                means: vec![0.0],
+                v0: 1.0,
+                pi: vec![1.0]
+            },
+            false
+        )
+        .is_err());
     }
 }

@@ -13,9 +13,9 @@
 //! `c = A^{-1} b` (Cholesky), `Phi` evaluated at `y + sigma_a u` over `R` noise replicas of every
 //! pixel. Cost: O(N J^2) to accumulate `Phi^T Phi` plus O(J^3).
 
-use crate::error::{check, Result};
 #[cfg(feature = "alloc")]
 use crate::error::Error;
+use crate::error::{check, Result};
 
 /// AR-DAE loss `mean (sigma_a g + u)^2`, with its gradient w.r.t. `g` written into `grad`.
 pub fn ardae_loss(g: &[f64], u: &[f64], sigma_a: f64, grad: &mut [f64]) -> Result<f64> {
@@ -76,7 +76,14 @@ impl RbfScoreModel {
     /// `u` per pixel.
     pub fn fit<R: rand_core::Rng + ?Sized>(rng: &mut R, y: &[f64], cfg: &RbfFit) -> Result<Self> {
         use alloc::vec;
-        let RbfFit { sigma_a, lo, hi, centres, replicas, ridge } = *cfg;
+        let RbfFit {
+            sigma_a,
+            lo,
+            hi,
+            centres,
+            replicas,
+            ridge,
+        } = *cfg;
         check::positive("sigma_a", sigma_a)?;
         check::finite("lo", lo)?;
         check::finite("hi", hi)?;
@@ -101,7 +108,8 @@ impl RbfScoreModel {
                 let u = crate::rng::seq::normal(rng);
                 let v = yi + sigma_a * u;
                 let first = libm::ceil((v - cutoff - lo) / h).max(0.0) as usize;
-                let last = (libm::floor((v + cutoff - lo) / h).max(-1.0) + 1.0).min(j as f64) as usize;
+                let last =
+                    (libm::floor((v + cutoff - lo) / h).max(-1.0) + 1.0).min(j as f64) as usize;
                 if first >= last {
                     continue;
                 }
@@ -129,11 +137,16 @@ impl RbfScoreModel {
             mat[(a, a)] += ridge;
         }
         let rhs = nalgebra::DVector::from_iterator(j, atu.iter().map(|&v| -sigma_a * v / nn));
-        let chol = mat
-            .cholesky()
-            .ok_or(Error::Numerical("AR-DAE normal equations are not positive definite (raise ridge)"))?;
+        let chol = mat.cholesky().ok_or(Error::Numerical(
+            "AR-DAE normal equations are not positive definite (raise ridge)",
+        ))?;
         let c = chol.solve(&rhs);
-        Ok(Self { lo, hi, h, coeffs: c.iter().copied().collect() })
+        Ok(Self {
+            lo,
+            hi,
+            h,
+            coeffs: c.iter().copied().collect(),
+        })
     }
 
     /// The fitted score `g(v)`.
@@ -170,6 +183,7 @@ impl RbfScoreModel {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::{default_rng, seq};
@@ -188,8 +202,17 @@ mod tests {
         assert!((a(10999, 0.05, 0.001) - 0.0255).abs() < 1e-12);
         assert!((a(10999, 1.0, 0.5) - 0.75).abs() < 1e-12);
         assert!((a(21999, 0.05, 0.001) - 0.001).abs() < 1e-15 && a(50000, 1.0, 0.5) == 0.5);
-        assert!(matches!(ardae_loss(&[], &[], 0.1, &mut []), Err(Error::InvalidParam { .. })));
-        assert!(matches!(ardae_loss(&[1.0], &[1.0], 0.0, &mut g), Err(Error::InvalidParam { name: "sigma_a", .. })));
+        assert!(matches!(
+            ardae_loss(&[], &[], 0.1, &mut []),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            ardae_loss(&[1.0], &[1.0], 0.0, &mut g),
+            Err(Error::InvalidParam {
+                name: "sigma_a",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -216,12 +239,42 @@ mod tests {
         // y ~ N(0.5, 0.1^2): smoothed score -(v - 0.5)/(0.01 + sigma_a^2) at the bulk.
         let mut rng = default_rng(9);
         // 50000 pixels x 16 replicas; numpy with the same design over 6 seeds errs by <= 0.72.
-        let y: alloc::vec::Vec<f64> = (0..50000).map(|_| 0.5 + 0.1 * seq::normal(&mut rng)).collect();
-        let m = RbfScoreModel::fit(&mut rng, &y, &RbfFit { sigma_a: 0.02, lo: 0.0, hi: 1.0, centres: 30, replicas: 16, ridge: 1e-6 }).unwrap();
+        let y: alloc::vec::Vec<f64> = (0..50000)
+            .map(|_| 0.5 + 0.1 * seq::normal(&mut rng))
+            .collect();
+        let m = RbfScoreModel::fit(
+            &mut rng,
+            &y,
+            &RbfFit {
+                sigma_a: 0.02,
+                lo: 0.0,
+                hi: 1.0,
+                centres: 30,
+                replicas: 16,
+                ridge: 1e-6,
+            },
+        )
+        .unwrap();
         for &v in &[0.4, 0.5, 0.6] {
             let want = -(v - 0.5) / (0.01 + 0.0004);
-            assert!((m.eval(v) - want).abs() < 1.0, "{v}: {} vs {want}", m.eval(v));
+            assert!(
+                (m.eval(v) - want).abs() < 1.0,
+                "{v}: {} vs {want}",
+                m.eval(v)
+            );
         }
-        assert!(RbfScoreModel::fit(&mut rng, &y, &RbfFit { sigma_a: 0.02, lo: 1.0, hi: 0.0, centres: 30, replicas: 8, ridge: 1e-6 }).is_err());
+        assert!(RbfScoreModel::fit(
+            &mut rng,
+            &y,
+            &RbfFit {
+                sigma_a: 0.02,
+                lo: 1.0,
+                hi: 0.0,
+                centres: 30,
+                replicas: 8,
+                ridge: 1e-6
+            }
+        )
+        .is_err());
     }
 }

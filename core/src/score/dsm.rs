@@ -33,7 +33,10 @@ pub fn dsm_term_score(s: &[f64], z: &[f64], t: f64) -> Result<f64> {
     check::same_len("dsm_term_score", s.len(), z.len())?;
     let (_, s2) = ou_coefficients(t)?;
     let sig = libm::sqrt(s2);
-    Ok(s.iter().zip(z).map(|(&a, &b)| (a + b / sig) * (a + b / sig)).sum())
+    Ok(s.iter()
+        .zip(z)
+        .map(|(&a, &b)| (a + b / sig) * (a + b / sig))
+        .sum())
 }
 
 /// Per-sample DSM term in the x0 form, `alpha_t^2 / sigma_t^4 |f - x0|^2` (equal to
@@ -68,6 +71,7 @@ pub fn dsm_loss_x0(f: &[f64], x0: &[f64], n: usize, grad: &mut [f64]) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::score::noising::ou_forward;
@@ -83,7 +87,11 @@ mod tests {
         let b = dsm_term_x0(&[0.8], &[1.0], 0.5).unwrap();
         assert!((a - 0.0368269438).abs() < 1e-9 && (b - 0.0368269438).abs() < 1e-9);
         // Identity for arbitrary f, t, z to 1e-12.
-        for &(f, x0, z, t) in &[(0.3, -1.2, 0.7, 0.2), (-2.0, 2.0, -1.5, 1.3), (5.0, 0.1, 0.0, 0.05)] {
+        for &(f, x0, z, t) in &[
+            (0.3, -1.2, 0.7, 0.2),
+            (-2.0, 2.0, -1.5, 1.3),
+            (5.0, 0.1, 0.0, 0.05),
+        ] {
             let mut x = [0.0];
             ou_forward(&[x0], t, &[z], &mut x).unwrap();
             score_from_x0(&[f], &x, t, &mut s).unwrap();
@@ -98,9 +106,21 @@ mod tests {
         let mut g = [0.0; 2];
         let l = dsm_loss_x0(&[1.0, 3.0], &[0.0, 1.0], 2, &mut g).unwrap();
         assert!((l - 1.25).abs() < 1e-15 && g == [0.5, 1.0]);
-        assert!(matches!(dsm_loss_x0(&[], &[], 1, &mut []), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(dsm_loss_x0(&[1.0], &[1.0], 0, &mut [0.0]), Err(Error::InvalidParam { .. })));
-        assert!(matches!(dsm_loss_x0(&[f64::NAN], &[1.0], 1, &mut [0.0]), Err(Error::NonFinite { .. })));
-        assert!(matches!(dsm_term_x0(&[1.0], &[1.0], 0.0), Err(Error::InvalidParam { name: "t", .. })));
+        assert!(matches!(
+            dsm_loss_x0(&[], &[], 1, &mut []),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            dsm_loss_x0(&[1.0], &[1.0], 0, &mut [0.0]),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            dsm_loss_x0(&[f64::NAN], &[1.0], 1, &mut [0.0]),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            dsm_term_x0(&[1.0], &[1.0], 0.0),
+            Err(Error::InvalidParam { name: "t", .. })
+        ));
     }
 }

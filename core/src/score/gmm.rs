@@ -27,7 +27,11 @@ impl<'a> Gmm<'a> {
         check::positive("s0", s0)?;
         check::nonzero("components", weights.len())?;
         if means.is_empty() || means.len() % weights.len() != 0 {
-            return Err(Error::len_mismatch("gmm means (K*d)", weights.len(), means.len()));
+            return Err(Error::len_mismatch(
+                "gmm means (K*d)",
+                weights.len(),
+                means.len(),
+            ));
         }
         check::all_finite_f64("gmm means", means)?;
         let mut sum = 0.0;
@@ -36,9 +40,18 @@ impl<'a> Gmm<'a> {
             sum += w;
         }
         if (sum - 1.0).abs() > 1e-9 {
-            return Err(Error::invalid("weights (sum)", sum, "summing to 1 (tol 1e-9)"));
+            return Err(Error::invalid(
+                "weights (sum)",
+                sum,
+                "summing to 1 (tol 1e-9)",
+            ));
         }
-        Ok(Self { means, weights, dim: means.len() / weights.len(), s0 })
+        Ok(Self {
+            means,
+            weights,
+            dim: means.len() / weights.len(),
+            s0,
+        })
     }
 
     /// Dimension `d`.
@@ -53,13 +66,23 @@ impl<'a> Gmm<'a> {
 
     fn logit(&self, k: usize, x: &[f64], a: f64, v: f64) -> f64 {
         let mu = &self.means[k * self.dim..(k + 1) * self.dim];
-        let d2: f64 = x.iter().zip(mu).map(|(&xi, &m)| (xi - a * m) * (xi - a * m)).sum();
+        let d2: f64 = x
+            .iter()
+            .zip(mu)
+            .map(|(&xi, &m)| (xi - a * m) * (xi - a * m))
+            .sum();
         libm::log(self.weights[k]) - d2 / (2.0 * v)
     }
 
     /// Score `grad log p_t(x)` into `score` and posterior mean `E[X0 | X_t = x]` into `mean`.
     /// `t >= 0` (at `t = 0` the score is that of the data mixture itself).
-    pub fn score_and_mean(&self, x: &[f64], t: f64, score: &mut [f64], mean: &mut [f64]) -> Result<()> {
+    pub fn score_and_mean(
+        &self,
+        x: &[f64],
+        t: f64,
+        score: &mut [f64],
+        mean: &mut [f64],
+    ) -> Result<()> {
         check::same_len("gmm x", self.dim, x.len())?;
         check::same_len("gmm score", self.dim, score.len())?;
         check::same_len("gmm mean", self.dim, mean.len())?;
@@ -67,7 +90,9 @@ impl<'a> Gmm<'a> {
         let (a, s2) = ou_coefficients(t)?;
         let v = a * a * self.s0 * self.s0 + s2;
         let k = self.components();
-        let mx = (0..k).map(|j| self.logit(j, x, a, v)).fold(f64::NEG_INFINITY, f64::max);
+        let mx = (0..k)
+            .map(|j| self.logit(j, x, a, v))
+            .fold(f64::NEG_INFINITY, f64::max);
         let z: f64 = (0..k).map(|j| libm::exp(self.logit(j, x, a, v) - mx)).sum();
         score.iter_mut().for_each(|s| *s = 0.0);
         mean.iter_mut().for_each(|m| *m = 0.0);
@@ -107,6 +132,7 @@ impl<'a> Gmm<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -140,12 +166,16 @@ mod tests {
         for &(x, t) in &[(1.0, 0.5), (-3.3, 0.05), (0.7, 2.0), (10.0, 0.3)] {
             let (s, m) = at(x, t);
             let (a, s2) = ou_coefficients(t).unwrap();
-            assert!((s - (a * m - x) / s2).abs() < 1e-12 * s.abs().max(1.0), "{x} {t}");
+            assert!(
+                (s - (a * m - x) / s2).abs() < 1e-12 * s.abs().max(1.0),
+                "{x} {t}"
+            );
         }
         // 2-D, 3 components.
         let gm = Gmm::new(&[0.0, 1.0, -1.0, 2.0, 3.0, -2.0], &[0.2, 0.3, 0.5], 0.7).unwrap();
         let (mut s, mut m) = ([0.0; 2], [0.0; 2]);
-        gm.score_and_mean(&[0.4, -0.9], 0.8, &mut s, &mut m).unwrap();
+        gm.score_and_mean(&[0.4, -0.9], 0.8, &mut s, &mut m)
+            .unwrap();
         let (a, s2) = ou_coefficients(0.8).unwrap();
         for i in 0..2 {
             assert!((s[i] - (a * m[i] - [0.4, -0.9][i]) / s2).abs() < 1e-12);
@@ -154,9 +184,18 @@ mod tests {
 
     #[test]
     fn bad_input() {
-        assert!(matches!(Gmm::new(&[0.0], &[1.0], 0.0), Err(Error::InvalidParam { name: "s0", .. })));
-        assert!(matches!(Gmm::new(&[0.0, 1.0], &[0.5, 0.6], 1.0), Err(Error::InvalidParam { .. })));
-        assert!(matches!(Gmm::new(&[0.0, 1.0, 2.0], &[0.5, 0.5], 1.0), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            Gmm::new(&[0.0], &[1.0], 0.0),
+            Err(Error::InvalidParam { name: "s0", .. })
+        ));
+        assert!(matches!(
+            Gmm::new(&[0.0, 1.0], &[0.5, 0.6], 1.0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            Gmm::new(&[0.0, 1.0, 2.0], &[0.5, 0.5], 1.0),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let (mut s, mut m) = ([0.0], [0.0]);
         assert!(g().score_and_mean(&[0.0], -1.0, &mut s, &mut m).is_err());
     }

@@ -18,6 +18,7 @@
 //!   `x'_T = ddim_inverse(x_s, s -> t, eps2)`.
 //! * Reward: `P(c | x0)` under the true clean mixture (the stand-in for HPSv2).
 //! * AdaGroupNorm (1 group, eps 1e-6): `GN(x)(1 + scale) + shift`.
+//!
 //! Cost: O(C d) per epsilon evaluation; a sample costs `S` evaluations. No allocation.
 
 use crate::error::{check, Error, Result};
@@ -89,7 +90,11 @@ impl<'a> ClassMixture<'a> {
         check::half_open("gamma", gamma, f64::MIN_POSITIVE, 1.0 + 1e-15, "in (0, 1]")?;
         check::nonzero("classes", pi.len())?;
         if means.is_empty() || means.len() % pi.len() != 0 {
-            return Err(Error::len_mismatch("class means (C*d)", pi.len(), means.len()));
+            return Err(Error::len_mismatch(
+                "class means (C*d)",
+                pi.len(),
+                means.len(),
+            ));
         }
         check::all_finite_f64("class means", means)?;
         let mut sum = 0.0;
@@ -100,7 +105,13 @@ impl<'a> ClassMixture<'a> {
         if (sum - 1.0).abs() > 1e-9 {
             return Err(Error::invalid("pi (sum)", sum, "summing to 1 (tol 1e-9)"));
         }
-        Ok(Self { means, pi, d: means.len() / pi.len(), s0, gamma })
+        Ok(Self {
+            means,
+            pi,
+            d: means.len() / pi.len(),
+            s0,
+            gamma,
+        })
     }
 
     /// Dimension.
@@ -118,7 +129,11 @@ impl<'a> ClassMixture<'a> {
     }
 
     fn logit(&self, c: usize, x: &[f64], sa: f64, v: f64) -> f64 {
-        let d2: f64 = x.iter().zip(self.mu(c)).map(|(&xi, &m)| (xi - sa * m) * (xi - sa * m)).sum();
+        let d2: f64 = x
+            .iter()
+            .zip(self.mu(c))
+            .map(|(&xi, &m)| (xi - sa * m) * (xi - sa * m))
+            .sum();
         libm::log(self.pi[c]) - d2 / (2.0 * v)
     }
 
@@ -135,8 +150,12 @@ impl<'a> ClassMixture<'a> {
         let v = a * self.s0 * self.s0 + 1.0 - a;
         let k = libm::sqrt(1.0 - a) / v;
         let nc = self.classes();
-        let mx = (0..nc).map(|j| self.logit(j, x, sa, v)).fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = (0..nc).map(|j| libm::exp(self.logit(j, x, sa, v) - mx)).sum();
+        let mx = (0..nc)
+            .map(|j| self.logit(j, x, sa, v))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = (0..nc)
+            .map(|j| libm::exp(self.logit(j, x, sa, v) - mx))
+            .sum();
         // eps_u = k (x - sa sum_j r_j mu_j); eps_c - eps_u = k sa (mean_r - mu_c).
         for (o, &xi) in out.iter_mut().zip(x) {
             *o = xi;
@@ -175,7 +194,15 @@ impl<'a> ClassMixture<'a> {
     /// DDIM sampling with CFG `w` from `x` (the noise, overwritten with the clean sample) through
     /// the levels `abars` (descending timesteps' `abar`, the final move goes to `abar = 1`).
     /// `eps` is scratch of length `d`; `tmp` another.
-    pub fn sample(&self, x: &mut [f64], c: usize, w: f64, abars: &[f64], eps: &mut [f64], tmp: &mut [f64]) -> Result<()> {
+    pub fn sample(
+        &self,
+        x: &mut [f64],
+        c: usize,
+        w: f64,
+        abars: &[f64],
+        eps: &mut [f64],
+        tmp: &mut [f64],
+    ) -> Result<()> {
         check::nonzero("steps", abars.len())?;
         check::same_len("sample tmp", x.len(), tmp.len())?;
         for (i, &a) in abars.iter().enumerate() {
@@ -190,7 +217,17 @@ impl<'a> ClassMixture<'a> {
     /// Re-denoise sampling: the golden noise `x'_T` for `x_T` (into `out`), levels `a_t > a_s`'s
     /// timesteps' `abar` values (`a_t` = first, `a_s` = second DDIM level), guidance `w_l` then `w_w`.
     #[allow(clippy::too_many_arguments)]
-    pub fn re_denoise(&self, x_t: &[f64], c: usize, a_t: f64, a_s: f64, w_l: f64, w_w: f64, eps: &mut [f64], out: &mut [f64]) -> Result<()> {
+    pub fn re_denoise(
+        &self,
+        x_t: &[f64],
+        c: usize,
+        a_t: f64,
+        a_s: f64,
+        w_l: f64,
+        w_w: f64,
+        eps: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<()> {
         check::same_len("re_denoise out", x_t.len(), out.len())?;
         self.eps_cfg(x_t, a_t, c, w_l, eps)?;
         ddim_step(x_t, eps, a_t, a_s, out)?;
@@ -214,8 +251,12 @@ impl<'a> ClassMixture<'a> {
         }
         let v = self.s0 * self.s0;
         let nc = self.classes();
-        let mx = (0..nc).map(|j| self.logit(j, x0, 1.0, v)).fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = (0..nc).map(|j| libm::exp(self.logit(j, x0, 1.0, v) - mx)).sum();
+        let mx = (0..nc)
+            .map(|j| self.logit(j, x0, 1.0, v))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = (0..nc)
+            .map(|j| libm::exp(self.logit(j, x0, 1.0, v) - mx))
+            .sum();
         Ok(libm::exp(self.logit(c, x0, 1.0, v) - mx) / z)
     }
 }
@@ -237,6 +278,7 @@ pub fn ada_group_norm(x: &[f64], scale: &[f64], shift: &[f64], out: &mut [f64]) 
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -249,13 +291,19 @@ mod tests {
         let mut ts = [0usize; 10];
         ddim_timesteps(&mut ts).unwrap();
         assert_eq!(ts, [999, 888, 777, 666, 555, 444, 333, 222, 111, 0]);
-        assert!(matches!(ddim_timesteps(&mut [0usize; 1]), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            ddim_timesteps(&mut [0usize; 1]),
+            Err(Error::InvalidParam { .. })
+        ));
     }
 
     #[test]
     fn golden_cases_2_3_4() {
         assert!((cfg(0.2, 0.6, 5.5) - 2.4).abs() < 1e-14);
-        let (a9, a8) = (scaled_linear_alphabar(999).unwrap(), scaled_linear_alphabar(888).unwrap());
+        let (a9, a8) = (
+            scaled_linear_alphabar(999).unwrap(),
+            scaled_linear_alphabar(888).unwrap(),
+        );
         let mut o = [0.0];
         let x0 = (1.0 - libm::sqrt(1.0 - a9) * 0.5) / libm::sqrt(a9);
         assert!((x0 - 7.3414929299).abs() < 1e-8);
@@ -272,7 +320,8 @@ mod tests {
         m.eps_cfg(&[0.3], a9, 1, 5.5, &mut e).unwrap();
         assert!((e[0] - 0.0784627667).abs() < 1e-9);
         let mut g = [0.0];
-        m.re_denoise(&[0.3], 1, a9, a8, 5.5, 1.0, &mut e, &mut g).unwrap();
+        m.re_denoise(&[0.3], 1, a9, a8, 5.5, 1.0, &mut e, &mut g)
+            .unwrap();
         assert!((g[0] - 0.4681058779).abs() < 1e-9, "{}", g[0]);
         // w = 1 gives the weak conditional model eps_u + gamma (eps_c - eps_u).
         let mut eu = [0.0];
@@ -294,12 +343,21 @@ mod tests {
         let mut o = [0.0; 4];
         ada_group_norm(&[1.0, 2.0, 3.0, 4.0], &[0.0; 4], &[0.0; 4], &mut o).unwrap();
         assert!((o[0] + 1.34164025).abs() < 1e-8 && (o[1] + 0.44721342).abs() < 1e-8);
-        ada_group_norm(&[1.0, 2.0, 3.0, 4.0], &[0.1, -0.2, 0.0, 0.5], &[0.0, 0.1, -0.1, 0.2], &mut o).unwrap();
+        ada_group_norm(
+            &[1.0, 2.0, 3.0, 4.0],
+            &[0.1, -0.2, 0.0, 0.5],
+            &[0.0, 0.1, -0.1, 0.2],
+            &mut o,
+        )
+        .unwrap();
         let want = [-1.47580427, -0.25777073, 0.34721342, 2.21246037];
         for i in 0..4 {
             assert!((o[i] - want[i]).abs() < 1e-8);
         }
-        assert!(matches!(ddim_step(&x, &eps, 0.0, 0.3, &mut s), Err(Error::InvalidParam { .. })));
+        assert!(matches!(
+            ddim_step(&x, &eps, 0.0, 0.3, &mut s),
+            Err(Error::InvalidParam { .. })
+        ));
         assert!(ClassMixture::new(&[0.0, 1.0], &[0.5, 0.5], 0.5, 0.0).is_err());
         let m = ClassMixture::new(&[-2.0, 2.0], &[0.5, 0.5], 0.5, 0.3).unwrap();
         assert!(m.alignment(&[0.0], 2).is_err());

@@ -8,6 +8,7 @@
 //!   `SSIM = mean over all windows inside the image of
 //!   (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2))`
 //!   (skimage filters with reflection and then crops 3 pixels per side, i.e. keeps exactly these windows).
+//!
 //! Cost: PSNR O(HW); SSIM O(49 HW). No allocation.
 
 use crate::error::{check, Error, Result};
@@ -18,7 +19,12 @@ pub fn psnr(x_hat: &[f64], x: &[f64]) -> Result<f64> {
     check::same_len("psnr", x.len(), x_hat.len())?;
     check::all_finite_f64("x_hat", x_hat)?;
     check::all_finite_f64("x", x)?;
-    let mse = x_hat.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / x.len() as f64;
+    let mse = x_hat
+        .iter()
+        .zip(x)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / x.len() as f64;
     if mse == 0.0 {
         return Ok(f64::INFINITY);
     }
@@ -32,9 +38,15 @@ pub const SSIM_WIN: usize = 7;
 /// at least 7.
 pub fn ssim(x: &[f64], y: &[f64], h: usize, w: usize) -> Result<f64> {
     if h < SSIM_WIN || w < SSIM_WIN {
-        return Err(Error::invalid("image side", h.min(w) as f64, "at least 7 pixels for SSIM"));
+        return Err(Error::invalid(
+            "image side",
+            h.min(w) as f64,
+            "at least 7 pixels for SSIM",
+        ));
     }
-    let n = h.checked_mul(w).ok_or(Error::invalid("image size", h as f64, "h * w fits usize"))?;
+    let n = h
+        .checked_mul(w)
+        .ok_or(Error::invalid("image size", h as f64, "h * w fits usize"))?;
     check::same_len("ssim x", n, x.len())?;
     check::same_len("ssim y", n, y.len())?;
     check::all_finite_f64("x", x)?;
@@ -49,7 +61,10 @@ pub fn ssim(x: &[f64], y: &[f64], h: usize, w: usize) -> Result<f64> {
             let (mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for i in r..r + SSIM_WIN {
                 let row = i * w;
-                for (a, b) in x[row + c..row + c + SSIM_WIN].iter().zip(&y[row + c..row + c + SSIM_WIN]) {
+                for (a, b) in x[row + c..row + c + SSIM_WIN]
+                    .iter()
+                    .zip(&y[row + c..row + c + SSIM_WIN])
+                {
                     sx += a;
                     sy += b;
                     sxx += a * a;
@@ -61,7 +76,8 @@ pub fn ssim(x: &[f64], y: &[f64], h: usize, w: usize) -> Result<f64> {
             let vx = cov_norm * (sxx / np - ux * ux);
             let vy = cov_norm * (syy / np - uy * uy);
             let vxy = cov_norm * (sxy / np - ux * uy);
-            total += (2.0 * ux * uy + c1) * (2.0 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+            total += (2.0 * ux * uy + c1) * (2.0 * vxy + c2)
+                / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
             count += 1;
         }
     }
@@ -69,6 +85,7 @@ pub fn ssim(x: &[f64], y: &[f64], h: usize, w: usize) -> Result<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -77,8 +94,14 @@ mod tests {
         // MSE 0.01 -> 20 dB.
         assert!((psnr(&[0.1, 0.3], &[0.0, 0.4]).unwrap() - 20.0).abs() < 1e-12);
         assert_eq!(psnr(&[0.5], &[0.5]).unwrap(), f64::INFINITY);
-        assert!(matches!(psnr(&[0.5], &[0.5, 0.1]), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(psnr(&[f64::NAN], &[0.5]), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            psnr(&[0.5], &[0.5, 0.1]),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            psnr(&[f64::NAN], &[0.5]),
+            Err(Error::NonFinite { .. })
+        ));
         assert!(psnr(&[], &[]).is_err());
     }
 
@@ -86,7 +109,13 @@ mod tests {
     fn ssim_identity_and_errors() {
         let x: [f64; 64] = core::array::from_fn(|i| ((i * 37) % 11) as f64 / 10.0);
         assert!((ssim(&x, &x, 8, 8).unwrap() - 1.0).abs() < 1e-12);
-        assert!(matches!(ssim(&x, &x, 4, 16), Err(Error::InvalidParam { .. })));
-        assert!(matches!(ssim(&x, &x[..63], 8, 8), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            ssim(&x, &x, 4, 16),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            ssim(&x, &x[..63], 8, 8),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

@@ -58,7 +58,12 @@ pub fn ou_forward_batch(x0: &[f64], t: &[f64], z: &[f64], out: &mut [f64]) -> Re
 }
 
 /// Gaussian corruption `y = x + sigma n`, `sigma >= 0`.
-pub fn noise_gaussian<R: Rng + ?Sized>(rng: &mut R, x: &[f64], sigma: f64, y: &mut [f64]) -> Result<()> {
+pub fn noise_gaussian<R: Rng + ?Sized>(
+    rng: &mut R,
+    x: &[f64],
+    sigma: f64,
+    y: &mut [f64],
+) -> Result<()> {
     check::non_negative("sigma", sigma)?;
     check::same_len("noise_gaussian", x.len(), y.len())?;
     for (o, &v) in y.iter_mut().zip(x) {
@@ -68,7 +73,12 @@ pub fn noise_gaussian<R: Rng + ?Sized>(rng: &mut R, x: &[f64], sigma: f64, y: &m
 }
 
 /// Poisson corruption `y = zeta Poisson(x / zeta)`, `zeta > 0`, every `x >= 0` (x = 0 gives y = 0).
-pub fn noise_poisson<R: Rng + ?Sized>(rng: &mut R, x: &[f64], zeta: f64, y: &mut [f64]) -> Result<()> {
+pub fn noise_poisson<R: Rng + ?Sized>(
+    rng: &mut R,
+    x: &[f64],
+    zeta: f64,
+    y: &mut [f64],
+) -> Result<()> {
     check::positive("zeta", zeta)?;
     check::same_len("noise_poisson", x.len(), y.len())?;
     for &v in x {
@@ -94,6 +104,7 @@ pub fn noise_gamma<R: Rng + ?Sized>(rng: &mut R, x: &[f64], k: f64, y: &mut [f64
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::{default_rng, stats::moments};
@@ -107,9 +118,15 @@ mod tests {
         assert!((o[0] - 1.0040607085).abs() < 1e-10);
         ou_forward(&[1.25], 0.0, &[3.0], &mut o).unwrap();
         assert_eq!(o[0], 1.25);
-        assert!(matches!(ou_coefficients(-0.1), Err(Error::InvalidParam { name: "t", .. })));
+        assert!(matches!(
+            ou_coefficients(-0.1),
+            Err(Error::InvalidParam { name: "t", .. })
+        ));
         assert!(ou_coefficients(f64::NAN).is_err());
-        assert!(matches!(ou_forward(&[1.0], 0.5, &[0.5, 1.0], &mut o), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            ou_forward(&[1.0], 0.5, &[0.5, 1.0], &mut o),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 
     #[cfg(feature = "alloc")]
@@ -143,10 +160,16 @@ mod tests {
         assert!((m.mean - 0.5).abs() < 1e-3 && (m.var / 0.01 - 1.0).abs() < 1e-2);
         noise_poisson(&mut rng, &x, 0.01, &mut y).unwrap();
         let m = moments(&y);
-        assert!((m.mean - 0.5).abs() < 1e-3 && (m.var / 0.005 - 1.0).abs() < 1e-2, "{m:?}");
+        assert!(
+            (m.mean - 0.5).abs() < 1e-3 && (m.var / 0.005 - 1.0).abs() < 1e-2,
+            "{m:?}"
+        );
         noise_gamma(&mut rng, &x, 100.0, &mut y).unwrap();
         let m = moments(&y);
-        assert!((m.mean - 0.5).abs() < 1e-3 && (m.var / 0.0025 - 1.0).abs() < 1e-2, "{m:?}");
+        assert!(
+            (m.mean - 0.5).abs() < 1e-3 && (m.var / 0.0025 - 1.0).abs() < 1e-2,
+            "{m:?}"
+        );
         // x = 0 gives exactly 0.
         let mut y1 = [1.0];
         noise_poisson(&mut rng, &[0.0], 0.05, &mut y1).unwrap();
@@ -159,10 +182,25 @@ mod tests {
     fn corruption_bad_input() {
         let mut rng = default_rng(1);
         let mut y = [0.0; 2];
-        assert!(matches!(noise_gaussian(&mut rng, &[0.1, 0.2], -0.1, &mut y), Err(Error::InvalidParam { name: "sigma", .. })));
-        assert!(matches!(noise_poisson(&mut rng, &[0.1, 0.2], 0.0, &mut y), Err(Error::InvalidParam { name: "zeta", .. })));
-        assert!(matches!(noise_poisson(&mut rng, &[0.1, -0.2], 0.1, &mut y), Err(Error::InvalidParam { .. })));
-        assert!(matches!(noise_gamma(&mut rng, &[0.1, 0.2], 0.0, &mut y), Err(Error::InvalidParam { name: "k", .. })));
-        assert!(matches!(noise_gamma(&mut rng, &[0.1, 0.2, 0.3], 2.0, &mut y), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            noise_gaussian(&mut rng, &[0.1, 0.2], -0.1, &mut y),
+            Err(Error::InvalidParam { name: "sigma", .. })
+        ));
+        assert!(matches!(
+            noise_poisson(&mut rng, &[0.1, 0.2], 0.0, &mut y),
+            Err(Error::InvalidParam { name: "zeta", .. })
+        ));
+        assert!(matches!(
+            noise_poisson(&mut rng, &[0.1, -0.2], 0.1, &mut y),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            noise_gamma(&mut rng, &[0.1, 0.2], 0.0, &mut y),
+            Err(Error::InvalidParam { name: "k", .. })
+        ));
+        assert!(matches!(
+            noise_gamma(&mut rng, &[0.1, 0.2, 0.3], 2.0, &mut y),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

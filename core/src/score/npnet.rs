@@ -42,7 +42,12 @@ impl Adam {
     /// Adam with `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`.
     pub fn new(n: usize, lr: f64) -> Result<Self> {
         check::positive("lr", lr)?;
-        Ok(Self { m: vec![0.0; n], v: vec![0.0; n], t: 0, lr })
+        Ok(Self {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            t: 0,
+            lr,
+        })
     }
 
     /// One update of `p` with gradient `g`.
@@ -68,7 +73,12 @@ fn sigmoid(x: f64) -> f64 {
 
 impl NpNetToy {
     /// A network for dimension `d`, `classes` classes and hidden width `hidden`.
-    pub fn new<R: rand_core::Rng + ?Sized>(rng: &mut R, d: usize, classes: usize, hidden: usize) -> Result<Self> {
+    pub fn new<R: rand_core::Rng + ?Sized>(
+        rng: &mut R,
+        d: usize,
+        classes: usize,
+        hidden: usize,
+    ) -> Result<Self> {
         check::nonzero("d", d)?;
         check::nonzero("classes", classes)?;
         check::nonzero("hidden", hidden)?;
@@ -82,7 +92,12 @@ impl NpNetToy {
         for v in &mut params[o2..o2 + d * hidden] {
             *v = 0.1 * crate::rng::seq::normal(rng);
         }
-        Ok(Self { d, c: classes, h: hidden, params })
+        Ok(Self {
+            d,
+            c: classes,
+            h: hidden,
+            params,
+        })
     }
 
     /// Flat parameters `[S (C d), B (C d), alpha, beta, W1 (H d), b1 (H), W2 (d H), b2 (d)]`.
@@ -149,7 +164,13 @@ impl NpNetToy {
 
     /// Mean-squared loss over a batch (`xs`, `targets`: `[n, d]`, `classes`: `[n]`) and its gradient
     /// (accumulated into `grad`, same length as the parameters).
-    pub fn loss_grad(&self, xs: &[f64], classes: &[usize], targets: &[f64], grad: &mut [f64]) -> Result<f64> {
+    pub fn loss_grad(
+        &self,
+        xs: &[f64],
+        classes: &[usize],
+        targets: &[f64],
+        grad: &mut [f64],
+    ) -> Result<f64> {
         let (d, h) = (self.d, self.h);
         let n = classes.len();
         check::nonzero("batch", n)?;
@@ -221,7 +242,14 @@ struct Cache {
 
 impl Cache {
     fn new(d: usize, h: usize) -> Self {
-        Self { gn: vec![0.0; d], e: vec![0.0; d], z: vec![0.0; d], hid: vec![0.0; h], res: vec![0.0; d], out: vec![0.0; d] }
+        Self {
+            gn: vec![0.0; d],
+            e: vec![0.0; d],
+            z: vec![0.0; d],
+            hid: vec![0.0; h],
+            res: vec![0.0; d],
+            out: vec![0.0; d],
+        }
     }
 }
 
@@ -235,7 +263,14 @@ pub struct AffineNoiseMap {
 
 impl AffineNoiseMap {
     /// Fits on pairs (`xs`, `targets`: `[n, d]`, `classes`: `[n]`) with ridge `lambda >= 0`.
-    pub fn fit(xs: &[f64], classes: &[usize], targets: &[f64], d: usize, n_classes: usize, lambda: f64) -> Result<Self> {
+    pub fn fit(
+        xs: &[f64],
+        classes: &[usize],
+        targets: &[f64],
+        d: usize,
+        n_classes: usize,
+        lambda: f64,
+    ) -> Result<Self> {
         check::nonzero("d", d)?;
         check::nonzero("classes", n_classes)?;
         check::non_negative("lambda", lambda)?;
@@ -271,7 +306,9 @@ impl AffineNoiseMap {
             }
             let sol = g
                 .cholesky()
-                .ok_or(Error::Numerical("affine noise map: singular normal equations (raise lambda)"))?
+                .ok_or(Error::Numerical(
+                    "affine noise map: singular normal equations (raise lambda)",
+                ))?
                 .solve(&r);
             for a in 0..q {
                 for j in 0..d {
@@ -288,11 +325,10 @@ impl AffineNoiseMap {
         check::same_len("affine apply x", d, x.len())?;
         check::same_len("affine apply out", d, out.len())?;
         let q = d + 1;
-        let base = class.checked_mul(q * d).filter(|&b| b + q * d <= self.coef.len()).ok_or(Error::invalid(
-            "class",
-            class as f64,
-            "< number of classes",
-        ))?;
+        let base = class
+            .checked_mul(q * d)
+            .filter(|&b| b + q * d <= self.coef.len())
+            .ok_or(Error::invalid("class", class as f64, "< number of classes"))?;
         let c = &self.coef[base..base + q * d];
         for j in 0..d {
             let mut s = c[d * d + j];
@@ -306,6 +342,7 @@ impl AffineNoiseMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::{default_rng, seq};
@@ -333,8 +370,14 @@ mod tests {
             a.params_mut()[i] += 1e-6;
             let mut b = net.clone();
             b.params_mut()[i] -= 1e-6;
-            let fd = (a.loss_grad(&xs, &cls, &tg, &mut scratch).unwrap() - b.loss_grad(&xs, &cls, &tg, &mut scratch).unwrap()) / 2e-6;
-            assert!((fd - g[i]).abs() < 1e-6 * g[i].abs().max(1.0), "{i}: {fd} vs {}", g[i]);
+            let fd = (a.loss_grad(&xs, &cls, &tg, &mut scratch).unwrap()
+                - b.loss_grad(&xs, &cls, &tg, &mut scratch).unwrap())
+                / 2e-6;
+            assert!(
+                (fd - g[i]).abs() < 1e-6 * g[i].abs().max(1.0),
+                "{i}: {fd} vs {}",
+                g[i]
+            );
         }
         assert!(net.forward(&x, 2, &mut o).is_err());
     }
@@ -357,7 +400,9 @@ mod tests {
         let m = AffineNoiseMap::fit(&xs, &cls, &tg, d, 2, 1e-9).unwrap();
         let mut o = [0.0; 3];
         m.apply(&[1.0, 2.0, -1.0], 0, &mut o).unwrap();
-        assert!((o[0] - 1.4).abs() < 1e-6 && (o[1] - 2.5).abs() < 1e-6 && (o[2] + 0.8).abs() < 1e-6);
+        assert!(
+            (o[0] - 1.4).abs() < 1e-6 && (o[1] - 2.5).abs() < 1e-6 && (o[2] + 0.8).abs() < 1e-6
+        );
         assert!(m.apply(&[1.0, 2.0, -1.0], 2, &mut o).is_err());
         let mut adam = Adam::new(2, 0.1).unwrap();
         let mut p = [1.0, -1.0];

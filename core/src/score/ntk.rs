@@ -103,7 +103,11 @@ impl KernelGd {
         let n = self.vty.len();
         check::same_len("kernel_gd coefficients", n, c.len())?;
         if q.len() % self.p != 0 {
-            return Err(crate::error::Error::len_mismatch("kernel_gd query", self.p, q.len()));
+            return Err(crate::error::Error::len_mismatch(
+                "kernel_gd query",
+                self.p,
+                q.len(),
+            ));
         }
         check::same_len("kernel_gd output", q.len() / self.p, out.len())?;
         for (o, qi) in out.iter_mut().zip(q.chunks_exact(self.p)) {
@@ -118,6 +122,7 @@ impl KernelGd {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -161,24 +166,39 @@ mod tests {
         // numpy eigvalsh (the spec's 10-digit values are rounded from an 8-digit K_n).
         assert!((l[0] - 0.16623721322555).abs() < 1e-12 && (l[1] - 0.72438778677445).abs() < 1e-12);
         let q = [0.0, 0.5, 1.0];
-        for &(k, want) in &[(1u64, -0.0607877362), (2, -0.0685861106), (10, -0.0252159918), (1000, -0.0095475322)] {
+        for &(k, want) in &[
+            (1u64, -0.0607877362),
+            (2, -0.0685861106),
+            (10, -0.0252159918),
+            (1000, -0.0095475322),
+        ] {
             let c = kg.coefficients(1.0, k).unwrap();
             let mut o = [0.0];
             kg.predict(&q, &c, &mut o).unwrap();
             assert!((o[0] - want).abs() < 1e-9, "{k}: {}", o[0]);
         }
-        for &(k, w0, w1) in &[(1u64, 0.10492748, -0.24555248), (2, 0.23682413, -0.39282999), (1000, 1.0, -1.0)] {
+        for &(k, w0, w1) in &[
+            (1u64, 0.10492748, -0.24555248),
+            (2, 0.23682413, -0.39282999),
+            (1000, 1.0, -1.0),
+        ] {
             let c = kg.coefficients(1.0, k).unwrap();
             let mut o = [0.0; 2];
             kg.predict(&u, &c, &mut o).unwrap();
-            assert!((o[0] - w0).abs() < 1e-8 && (o[1] - w1).abs() < 1e-8, "{k}: {o:?}");
+            assert!(
+                (o[0] - w0).abs() < 1e-8 && (o[1] - w1).abs() < 1e-8,
+                "{k}: {o:?}"
+            );
         }
         // Direct iteration f <- f - eta K_n (f - Y) on the training set agrees.
         let kn: [[f64; 2]; 2] = [[0.375, 0.2700725236], [0.2700725236, 0.515625]];
         let mut f: [f64; 2] = [0.0, 0.0];
         for _ in 0..2 {
             let r = [f[0] - 1.0, f[1] + 1.0];
-            f = [f[0] - (kn[0][0] * r[0] + kn[0][1] * r[1]), f[1] - (kn[1][0] * r[0] + kn[1][1] * r[1])];
+            f = [
+                f[0] - (kn[0][0] * r[0] + kn[0][1] * r[1]),
+                f[1] - (kn[1][0] * r[0] + kn[1][1] * r[1]),
+            ];
         }
         assert!((f[0] - 0.23682413).abs() < 1e-8 && (f[1] + 0.39282999).abs() < 1e-8);
     }

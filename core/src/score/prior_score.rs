@@ -7,6 +7,7 @@
 //!   `r_l ∝ w_l lambda_l^n exp(-lambda_l)`, `s_n = sum_l r_l (ln lambda_l - psi(n + 1))`,
 //!   `s_y = s_n / zeta`.
 //! * Gamma: `r_l ∝ w_l exp(-k y / v_l) (k / v_l)^k`, `s(y) = (k - 1)/y - sum_l r_l k / v_l`.
+//!
 //! Cost O(L) per pixel (two passes); no allocation.
 
 use crate::error::{check, Error, Result};
@@ -75,8 +76,12 @@ impl<'a> LevelPrior<'a> {
             check::non_negative("y", y)?;
         }
         let nl = self.levels.len();
-        let mx = (0..nl).map(|l| self.logit(l, y, model)).fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = (0..nl).map(|l| libm::exp(self.logit(l, y, model) - mx)).sum();
+        let mx = (0..nl)
+            .map(|l| self.logit(l, y, model))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = (0..nl)
+            .map(|l| libm::exp(self.logit(l, y, model) - mx))
+            .sum();
         let mut acc = 0.0;
         for l in 0..nl {
             let r = libm::exp(self.logit(l, y, model) - mx) / z;
@@ -119,6 +124,7 @@ fn check_model(model: NoiseModel) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::score::tweedie;
@@ -154,7 +160,9 @@ mod tests {
         let s = p.score(0.4, gm).unwrap();
         assert!((s + 6.0523619127).abs() < 1e-9);
         let x = tweedie::gamma(0.4, s, 10.0).unwrap().unwrap();
-        assert!((x - 0.3502337225).abs() < 1e-10 && (x - 1.0 / (r[0] / 0.2 + r[1] / 0.8)).abs() < 1e-13);
+        assert!(
+            (x - 0.3502337225).abs() < 1e-10 && (x - 1.0 / (r[0] / 0.2 + r[1] / 0.8)).abs() < 1e-13
+        );
         let s = p.score(0.5, gm).unwrap();
         assert!((s - 4.8513527259).abs() < 1e-9);
         assert!((tweedie::gamma(0.5, s, 10.0).unwrap().unwrap() - 0.7605345091).abs() < 1e-10);
@@ -178,9 +186,18 @@ mod tests {
     fn bad_input() {
         assert!(LevelPrior::new(&[0.0, 1.0], &W).is_err());
         assert!(LevelPrior::new(&LV, &[0.0, 0.0]).is_err());
-        assert!(matches!(LevelPrior::new(&LV, &[1.0]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            LevelPrior::new(&LV, &[1.0]),
+            Err(Error::ShapeMismatch { .. })
+        ));
         let p = LevelPrior::new(&LV, &W).unwrap();
-        assert!(matches!(p.score(-0.1, NoiseModel::Poisson(0.1)), Err(Error::InvalidParam { .. })));
-        assert!(matches!(p.score(0.1, NoiseModel::Gamma(0.0)), Err(Error::InvalidParam { name: "k", .. })));
+        assert!(matches!(
+            p.score(-0.1, NoiseModel::Poisson(0.1)),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            p.score(0.1, NoiseModel::Gamma(0.0)),
+            Err(Error::InvalidParam { name: "k", .. })
+        ));
     }
 }

@@ -39,6 +39,7 @@ pub fn log_sum_exp(v: impl Iterator<Item = f64> + Clone) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
@@ -46,7 +47,7 @@ mod tests {
     fn digamma_matches_scipy() {
         // scipy.special.digamma
         assert!((digamma(1.0) + 0.5772156649015329).abs() < 1e-13);
-        assert!((digamma(8.0) - 2.0156414779556100).abs() < 1e-13);
+        assert!((digamma(8.0) - 2.01564147795561).abs() < 1e-13);
         assert!((digamma(0.5) + 1.9635100260214235).abs() < 1e-13);
         assert!((digamma(100.5) - 4.605174352581845).abs() < 1e-12);
         assert!(digamma(0.0).is_nan() && digamma(-1.0).is_nan());
@@ -55,7 +56,9 @@ mod tests {
     #[test]
     fn lse_is_stable() {
         let v = [1000.0, 1000.0];
-        assert!((log_sum_exp(v.iter().copied()) - (1000.0 + core::f64::consts::LN_2)).abs() < 1e-12);
+        assert!(
+            (log_sum_exp(v.iter().copied()) - (1000.0 + core::f64::consts::LN_2)).abs() < 1e-12
+        );
         assert_eq!(log_sum_exp([].iter().copied()), f64::NEG_INFINITY);
     }
 }

@@ -11,6 +11,7 @@
 //!   harmonic posterior mean `1 / E[1/x | y]`. A non-positive denominator makes the estimate invalid:
 //!   the slice version writes NaN there and returns the count (the reference code does not guard).
 //!   `y = 0` gives `x_hat = 0`.
+//!
 //! Cost O(1) per pixel; no allocation.
 
 use crate::error::{check, Result};
@@ -74,6 +75,7 @@ pub fn denoise(model: NoiseModel, y: &[f64], s: &[f64], x_hat: &mut [f64]) -> Re
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::error::Error;
@@ -100,13 +102,39 @@ mod tests {
     #[test]
     fn invalid_pixels_and_errors() {
         let mut out = [0.0; 3];
-        let n = denoise(NoiseModel::Gamma(2.0), &[0.5, 0.0, 1.0], &[3.0, 5.0, 0.0], &mut out).unwrap();
+        let n = denoise(
+            NoiseModel::Gamma(2.0),
+            &[0.5, 0.0, 1.0],
+            &[3.0, 5.0, 0.0],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(n, 1);
         assert!(out[0].is_nan() && out[1] == 0.0 && (out[2] - 2.0).abs() < 1e-15);
-        assert!(matches!(gaussian(0.1, 0.0, 0.0), Err(Error::InvalidParam { name: "sigma", .. })));
-        assert!(matches!(poisson(0.1, 0.0, -1.0), Err(Error::InvalidParam { name: "zeta", .. })));
-        assert!(matches!(poisson(-0.1, 0.0, 0.1), Err(Error::InvalidParam { .. })));
-        assert!(matches!(gamma(0.1, 0.0, 0.0), Err(Error::InvalidParam { name: "k", .. })));
-        assert!(matches!(denoise(NoiseModel::Gaussian(0.1), &[0.1], &[0.1, 0.2], &mut out[..1]), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            gaussian(0.1, 0.0, 0.0),
+            Err(Error::InvalidParam { name: "sigma", .. })
+        ));
+        assert!(matches!(
+            poisson(0.1, 0.0, -1.0),
+            Err(Error::InvalidParam { name: "zeta", .. })
+        ));
+        assert!(matches!(
+            poisson(-0.1, 0.0, 0.1),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            gamma(0.1, 0.0, 0.0),
+            Err(Error::InvalidParam { name: "k", .. })
+        ));
+        assert!(matches!(
+            denoise(
+                NoiseModel::Gaussian(0.1),
+                &[0.1],
+                &[0.1, 0.2],
+                &mut out[..1]
+            ),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 }

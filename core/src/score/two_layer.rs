@@ -47,9 +47,18 @@ pub fn features(x: &[f64], t: f64, c_x: f64, out: &mut [f64]) -> Result<()> {
 
 impl TwoLayerNet {
     /// Antisymmetric initialisation: `m` even, `p >= 1`, `d >= 1`.
-    pub fn new_antisymmetric<R: rand_core::Rng + ?Sized>(rng: &mut R, m: usize, p: usize, d: usize) -> Result<Self> {
+    pub fn new_antisymmetric<R: rand_core::Rng + ?Sized>(
+        rng: &mut R,
+        m: usize,
+        p: usize,
+        d: usize,
+    ) -> Result<Self> {
         if m == 0 || m % 2 != 0 {
-            return Err(Error::invalid("m (width)", m as f64, "an even integer >= 2"));
+            return Err(Error::invalid(
+                "m (width)",
+                m as f64,
+                "an even integer >= 2",
+            ));
         }
         check::nonzero("p (input dim)", p)?;
         check::nonzero("d (output dim)", d)?;
@@ -63,7 +72,11 @@ impl TwoLayerNet {
                 w[(r + half) * p + k] = v;
             }
             for j in 0..d {
-                let s = if crate::rng::seq::uniform(rng) < 0.5 { 1.0 } else { -1.0 };
+                let s = if crate::rng::seq::uniform(rng) < 0.5 {
+                    1.0
+                } else {
+                    -1.0
+                };
                 a[j * m + r] = s;
                 a[j * m + r + half] = -s;
             }
@@ -122,7 +135,12 @@ impl TwoLayerNet {
         let scale = 1.0 / libm::sqrt(m as f64);
         grad_w.iter_mut().for_each(|v| *v = 0.0);
         for (ui, gi) in u.chunks_exact(p).zip(g.chunks_exact(d)) {
-            for (r, (wr, gr)) in self.w.chunks_exact(p).zip(grad_w.chunks_exact_mut(p)).enumerate() {
+            for (r, (wr, gr)) in self
+                .w
+                .chunks_exact(p)
+                .zip(grad_w.chunks_exact_mut(p))
+                .enumerate()
+            {
                 let h: f64 = wr.iter().zip(ui).map(|(a, b)| a * b).sum();
                 if h > 0.0 {
                     let mut c = 0.0;
@@ -180,7 +198,13 @@ impl TwoLayerNet {
         for (i, ui) in u.chunks_exact(p).enumerate() {
             let gi = &work.g[i * d..(i + 1) * d];
             let act = &work.active[i * m..(i + 1) * m];
-            for (r, (gr, _)) in work.gw.chunks_exact_mut(p).zip(act).enumerate().filter(|(_, (_, &on))| on) {
+            for (r, (gr, _)) in work
+                .gw
+                .chunks_exact_mut(p)
+                .zip(act)
+                .enumerate()
+                .filter(|(_, (_, &on))| on)
+            {
                 let mut c = 0.0;
                 for (j, &gv) in gi.iter().enumerate() {
                     c += gv * self.a[j * m + r];
@@ -221,12 +245,15 @@ pub fn early_stop_index(held_out: &[f64]) -> Result<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use crate::rng::default_rng;
 
     fn case4() -> TwoLayerNet {
-        let w = vec![1.0, -0.5, 0.2, -1.0, 0.5, 0.1, 0.3, 0.3, -0.4, 0.5, -1.0, 1.0];
+        let w = vec![
+            1.0, -0.5, 0.2, -1.0, 0.5, 0.1, 0.3, 0.3, -0.4, 0.5, -1.0, 1.0,
+        ];
         TwoLayerNet::from_parts(w, vec![1.0, -1.0, 1.0, -1.0], 4, 3, 1).unwrap()
     }
 
@@ -281,7 +308,11 @@ mod tests {
             // Skip weights whose neuron sits within 1e-4 of a ReLU kink for some input.
             let r = i / 3;
             let near_kink = u.chunks_exact(3).any(|ui| {
-                let hh: f64 = net.w[r * 3..r * 3 + 3].iter().zip(ui).map(|(a, b)| a * b).sum();
+                let hh: f64 = net.w[r * 3..r * 3 + 3]
+                    .iter()
+                    .zip(ui)
+                    .map(|(a, b)| a * b)
+                    .sum();
                 hh.abs() < 1e-4
             });
             if near_kink {
@@ -292,7 +323,11 @@ mod tests {
             let mut q = net.clone();
             q.w[i] -= h;
             let fd = (loss(&p) - loss(&q)) / (2.0 * h);
-            assert!((fd - gw[i]).abs() <= 1e-5 * gw[i].abs().max(1e-3), "{i}: {fd} vs {}", gw[i]);
+            assert!(
+                (fd - gw[i]).abs() <= 1e-5 * gw[i].abs().max(1e-3),
+                "{i}: {fd} vs {}",
+                gw[i]
+            );
             checked += 1;
         }
         assert!(checked > 30);
@@ -311,9 +346,18 @@ mod tests {
             l = net.gd_step(&u, &x0, 0.5, &mut work).unwrap();
         }
         assert!(l < 0.5 * l0);
-        assert!(matches!(TwoLayerNet::new_antisymmetric(&mut rng, 7, 3, 1), Err(Error::InvalidParam { .. })));
-        assert!(matches!(net.gd_step(&u, &x0, -1.0, &mut work), Err(Error::InvalidParam { .. })));
-        assert!(matches!(net.gd_step(&u[..4], &x0, 0.1, &mut work), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(
+            TwoLayerNet::new_antisymmetric(&mut rng, 7, 3, 1),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            net.gd_step(&u, &x0, -1.0, &mut work),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            net.gd_step(&u[..4], &x0, 0.1, &mut work),
+            Err(Error::ShapeMismatch { .. })
+        ));
         assert_eq!(early_stop_index(&[3.0, 1.0, 2.0, 1.0]).unwrap(), 1);
         // The fused step equals forward + backward + update.
         let before = net.clone();

@@ -32,7 +32,10 @@ pub fn run(cmd: &FixturesCommand) -> Result<()> {
         }
         FixturesCommand::Bless => {
             let n = golden::bless(&dir)?;
-            println!("fixtures: wrote {n} golden files to {}", dir.join("golden").display());
+            println!(
+                "fixtures: wrote {n} golden files to {}",
+                dir.join("golden").display()
+            );
             Ok(())
         }
     }

@@ -26,11 +26,17 @@ fn merge(base: &mut toml::Table, over: &toml::Table, path: &str) -> Result<()> {
         match base.get_mut(key) {
             None => {
                 let known: Vec<&str> = base.keys().map(String::as_str).collect();
-                bail!("unknown config key {full} (known keys: {})", known.join(", "));
+                bail!(
+                    "unknown config key {full} (known keys: {})",
+                    known.join(", ")
+                );
             }
             Some(toml::Value::Table(inner)) => match value {
                 toml::Value::Table(v) => merge(inner, v, &full)?,
-                other => bail!("config key {full} must be a table, got type {}", other.type_str()),
+                other => bail!(
+                    "config key {full} must be a table, got type {}",
+                    other.type_str()
+                ),
             },
             Some(slot) => {
                 let ok = slot.type_str() == value.type_str()
@@ -46,7 +52,9 @@ fn merge(base: &mut toml::Table, over: &toml::Table, path: &str) -> Result<()> {
                     );
                 }
                 *slot = match (&*slot, value) {
-                    (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(*i as f64),
+                    (toml::Value::Float(_), toml::Value::Integer(i)) => {
+                        toml::Value::Float(*i as f64)
+                    }
                     _ => value.clone(),
                 };
             }
@@ -86,10 +94,14 @@ mod tests {
     #[test]
     fn unknown_and_mistyped_keys_are_named() {
         let over: toml::Table = toml::from_str("stepz = 3").unwrap();
-        let e = apply_overrides("t", cfg(), Some(&over)).unwrap_err().to_string();
+        let e = apply_overrides("t", cfg(), Some(&over))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown config key t.stepz"), "{e}");
         let over: toml::Table = toml::from_str("steps = \"many\"").unwrap();
-        let e = apply_overrides("t", cfg(), Some(&over)).unwrap_err().to_string();
+        let e = apply_overrides("t", cfg(), Some(&over))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.steps must be of type integer"), "{e}");
     }
 }

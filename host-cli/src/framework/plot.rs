@@ -152,9 +152,7 @@ impl Plot {
                             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                             .map_err(|e| err(&e))?,
                         SeriesStyle::Points => chart
-                            .draw_series(
-                                pts.into_iter().map(|p| Circle::new(p, 3, color.filled())),
-                            )
+                            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
                             .map_err(|e| err(&e))?,
                     };
                     anno.label(s.name.as_str()).legend(move |(x, y)| {

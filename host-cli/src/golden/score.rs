@@ -63,7 +63,10 @@ fn tweedie_prior() -> Result<Value> {
         p.score_image(&y, model, &mut s)?;
         let mut x = vec![0.0; y.len()];
         let bad = denoise(model, &y, &s, &mut x)?;
-        out.insert(name.into(), json!({ "score": s, "x_hat": x, "invalid": bad }));
+        out.insert(
+            name.into(),
+            json!({ "score": s, "x_hat": x, "invalid": bad }),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -73,7 +76,10 @@ fn golden_noise_toy() -> Result<Value> {
     let mix = ClassMixture::new(&means, &[0.5, 0.5], 0.5, 0.3)?;
     let mut ts = [0usize; 5];
     ddim_timesteps(&mut ts)?;
-    let abars: Vec<f64> = ts.iter().map(|&t| scaled_linear_alphabar(t)).collect::<noisekit::Result<_>>()?;
+    let abars: Vec<f64> = ts
+        .iter()
+        .map(|&t| scaled_linear_alphabar(t))
+        .collect::<noisekit::Result<_>>()?;
     let mut x = vec![0.0; 4];
     bulk::fill_normal_f64(&NoiseKey::new(11, 3), &mut x);
     let (mut eps, mut tmp, mut gold) = (vec![0.0; 4], vec![0.0; 4], vec![0.0; 4]);
@@ -101,26 +107,70 @@ fn ambient_em() -> Result<Value> {
         x[2 * i] = c + sd * seq::normal(&mut rng);
         x[2 * i + 1] = sd * seq::normal(&mut rng);
     }
-    let init = MixtureParams { means: vec![-1.0, 0.5, 1.0, -0.5], v0: 1.0, pi: vec![0.5, 0.5] };
-    let (p, trace, _) = fit_em(&NoisyData { x: &x, s2: &s2, d: 2 }, init, 10, 0.0, false)?;
+    let init = MixtureParams {
+        means: vec![-1.0, 0.5, 1.0, -0.5],
+        v0: 1.0,
+        pi: vec![0.5, 0.5],
+    };
+    let (p, trace, _) = fit_em(
+        &NoisyData {
+            x: &x,
+            s2: &s2,
+            d: 2,
+        },
+        init,
+        10,
+        0.0,
+        false,
+    )?;
     Ok(json!({ "means": p.means, "v0": p.v0, "loglik": trace }))
 }
 
 fn metrics() -> Result<Value> {
     let (h, w) = (12usize, 10usize);
-    let x: Vec<f64> = (0..h * w).map(|i| ((i * 37 % 101) as f64) / 100.0).collect();
-    let y: Vec<f64> = x.iter().enumerate().map(|(i, v)| (v + 0.05 * ((i % 7) as f64 - 3.0)).clamp(0.0, 1.0)).collect();
+    let x: Vec<f64> = (0..h * w)
+        .map(|i| ((i * 37 % 101) as f64) / 100.0)
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v + 0.05 * ((i % 7) as f64 - 3.0)).clamp(0.0, 1.0))
+        .collect();
     Ok(json!({ "psnr": psnr(&y, &x)?, "ssim": ssim(&y, &x, h, w)? }))
 }
 
 /// This area's cases.
 pub fn cases() -> Vec<GoldenCase> {
     vec![
-        GoldenCase { name: "score_gmm_ou", rel_tol: 1e-12, produce: gmm_ou },
-        GoldenCase { name: "score_two_layer_gd", rel_tol: 1e-12, produce: two_layer_gd },
-        GoldenCase { name: "score_tweedie_prior", rel_tol: 1e-12, produce: tweedie_prior },
-        GoldenCase { name: "score_golden_noise_toy", rel_tol: 1e-12, produce: golden_noise_toy },
-        GoldenCase { name: "score_ambient_em", rel_tol: 1e-12, produce: ambient_em },
-        GoldenCase { name: "score_metrics", rel_tol: 1e-12, produce: metrics },
+        GoldenCase {
+            name: "score_gmm_ou",
+            rel_tol: 1e-12,
+            produce: gmm_ou,
+        },
+        GoldenCase {
+            name: "score_two_layer_gd",
+            rel_tol: 1e-12,
+            produce: two_layer_gd,
+        },
+        GoldenCase {
+            name: "score_tweedie_prior",
+            rel_tol: 1e-12,
+            produce: tweedie_prior,
+        },
+        GoldenCase {
+            name: "score_golden_noise_toy",
+            rel_tol: 1e-12,
+            produce: golden_noise_toy,
+        },
+        GoldenCase {
+            name: "score_ambient_em",
+            rel_tol: 1e-12,
+            produce: ambient_em,
+        },
+        GoldenCase {
+            name: "score_metrics",
+            rel_tol: 1e-12,
+            produce: metrics,
+        },
     ]
 }

@@ -56,13 +56,27 @@ fn true_means() -> Vec<f64> {
 }
 
 /// Best-of-restarts EM: returns (Chamfer error, v0_hat).
-fn learn(ctx: &Ctx, stream: u64, x: &[f64], s2: &[f64], init_set: &[f64], naive: bool, cfg: &Config, truth: &[f64]) -> Result<(f64, f64)> {
+#[allow(clippy::too_many_arguments)]
+fn learn(
+    ctx: &Ctx,
+    stream: u64,
+    x: &[f64],
+    s2: &[f64],
+    init_set: &[f64],
+    naive: bool,
+    cfg: &Config,
+    truth: &[f64],
+) -> Result<(f64, f64)> {
     let mut rng = ctx.rng(stream);
     let data = NoisyData { x, s2, d: D };
     let mut best: Option<(f64, MixtureParams)> = None;
     for _ in 0..cfg.restarts {
         let seeds = kmeans_pp(&mut rng, init_set, D, 9)?;
-        let init = MixtureParams { means: seeds, v0: 1.0, pi: vec![1.0 / 9.0; 9] };
+        let init = MixtureParams {
+            means: seeds,
+            v0: 1.0,
+            pi: vec![1.0 / 9.0; 9],
+        };
         let (p, trace, _) = fit_em(&data, init, cfg.iters, cfg.rel_tol, naive)?;
         let ll = *trace.last().unwrap_or(&f64::NEG_INFINITY);
         if best.as_ref().is_none_or(|(b, _)| ll > *b) {
@@ -101,7 +115,12 @@ impl Repro for AmbientScaling {
             seeds: if ctx.quick { 6 } else { 10 },
             naive_all_sigmas: !ctx.quick,
         })?;
-        if !(cfg.clean_fraction > 0.0 && cfg.clean_fraction < 1.0) || cfg.n < 100 || cfg.iters == 0 || cfg.restarts == 0 || cfg.seeds == 0 {
+        if !(cfg.clean_fraction > 0.0 && cfg.clean_fraction < 1.0)
+            || cfg.n < 100
+            || cfg.iters == 0
+            || cfg.restarts == 0
+            || cfg.seeds == 0
+        {
             bail!("config: clean_fraction in (0, 1), n >= 100, iters, restarts, seeds >= 1");
         }
         let i_main = cfg.sigmas.iter().position(|&s| s == cfg.sigma_main);
@@ -135,14 +154,32 @@ impl Repro for AmbientScaling {
             a[s] = Res { ch: r.0, v0: r.1 };
             pb.inc(1);
             let sub = &clean[..n_clean * D];
-            let r = learn(ctx, base + 1, sub, &zeros[..n_clean], sub, false, &cfg, &truth)?;
+            let r = learn(
+                ctx,
+                base + 1,
+                sub,
+                &zeros[..n_clean],
+                sub,
+                false,
+                &cfg,
+                &truth,
+            )?;
             b[s] = Res { ch: r.0, v0: r.1 };
             pb.inc(1);
             for (si, &sig) in cfg.sigmas.iter().enumerate() {
                 let noisy: Vec<f64> = clean.iter().zip(&z).map(|(cv, zv)| cv + sig * zv).collect();
                 let s2_all = vec![sig * sig; n];
                 if cfg.naive_all_sigmas || si == i_main || si == i_one {
-                    let r = learn(ctx, base + 10 + si as u64, &noisy, &s2_all, &noisy, false, &cfg, &truth)?;
+                    let r = learn(
+                        ctx,
+                        base + 10 + si as u64,
+                        &noisy,
+                        &s2_all,
+                        &noisy,
+                        false,
+                        &cfg,
+                        &truth,
+                    )?;
                     c[s][si] = Res { ch: r.0, v0: r.1 };
                 }
                 pb.inc(1);
@@ -150,11 +187,29 @@ impl Repro for AmbientScaling {
                 mix[..n_clean * D].copy_from_slice(sub);
                 let mut s2 = s2_all.clone();
                 s2[..n_clean].iter_mut().for_each(|v| *v = 0.0);
-                let r = learn(ctx, base + 20 + si as u64, &mix, &s2, sub, false, &cfg, &truth)?;
+                let r = learn(
+                    ctx,
+                    base + 20 + si as u64,
+                    &mix,
+                    &s2,
+                    sub,
+                    false,
+                    &cfg,
+                    &truth,
+                )?;
                 dd[s][si] = Res { ch: r.0, v0: r.1 };
                 pb.inc(1);
                 if cfg.naive_all_sigmas || si == i_main {
-                    let r = learn(ctx, base + 20 + si as u64, &mix, &s2, sub, true, &cfg, &truth)?;
+                    let r = learn(
+                        ctx,
+                        base + 20 + si as u64,
+                        &mix,
+                        &s2,
+                        sub,
+                        true,
+                        &cfg,
+                        &truth,
+                    )?;
                     e[s][si] = Res { ch: r.0, v0: r.1 };
                 }
                 pb.inc(1);
@@ -163,21 +218,49 @@ impl Repro for AmbientScaling {
         pb.finish_and_clear();
         let ns_f = cfg.seeds as f64;
         let mean1 = |v: &[Res], f: fn(&Res) -> f64| v.iter().map(f).sum::<f64>() / ns_f;
-        let mean2 = |v: &[Vec<Res>], si: usize, f: fn(&Res) -> f64| v.iter().map(|r| f(&r[si])).sum::<f64>() / ns_f;
+        let mean2 = |v: &[Vec<Res>], si: usize, f: fn(&Res) -> f64| {
+            v.iter().map(|r| f(&r[si])).sum::<f64>() / ns_f
+        };
         let ch = |r: &Res| r.ch;
         let v0 = |r: &Res| r.v0;
         let (ch_a, ch_b) = (mean1(&a, ch), mean1(&b, ch));
-        let mut table = Table::new(&["sigma_n", "A all clean", "B 10% clean", "C all noisy", "D 10% clean + 90% noisy", "E naive mix", "v0 A/B/C/D/E", "n_eq (D)", "value of a noisy sample"]);
+        let mut table = Table::new(&[
+            "sigma_n",
+            "A all clean",
+            "B 10% clean",
+            "C all noisy",
+            "D 10% clean + 90% noisy",
+            "E naive mix",
+            "v0 A/B/C/D/E",
+            "n_eq (D)",
+            "value of a noisy sample",
+        ]);
         let mut values = Vec::new();
         let n_noisy = (n - n_clean) as f64;
         for (si, &sig) in cfg.sigmas.iter().enumerate() {
             let cd = mean2(&dd, si, ch);
             let c_ran = cfg.naive_all_sigmas || si == i_main || si == i_one;
-            let cc = if c_ran { num(mean2(&c, si, ch)) } else { "-".into() };
-            let vc = if c_ran { num(mean2(&c, si, v0)) } else { "-".into() };
+            let cc = if c_ran {
+                num(mean2(&c, si, ch))
+            } else {
+                "-".into()
+            };
+            let vc = if c_ran {
+                num(mean2(&c, si, v0))
+            } else {
+                "-".into()
+            };
             let e_ran = cfg.naive_all_sigmas || si == i_main;
-            let ce = if e_ran { num(mean2(&e, si, ch)) } else { "-".into() };
-            let ve = if e_ran { num(mean2(&e, si, v0)) } else { "-".into() };
+            let ce = if e_ran {
+                num(mean2(&e, si, ch))
+            } else {
+                "-".into()
+            };
+            let ve = if e_ran {
+                num(mean2(&e, si, v0))
+            } else {
+                "-".into()
+            };
             let n_eq = n as f64 * (ch_a / cd).powi(2);
             let value = (n_eq - n_clean as f64) / n_noisy;
             values.push(value);
@@ -188,7 +271,14 @@ impl Repro for AmbientScaling {
                 cc,
                 num(cd),
                 ce,
-                format!("{}/{}/{}/{}/{}", num(mean1(&a, v0)), num(mean1(&b, v0)), vc, num(mean2(&dd, si, v0)), ve),
+                format!(
+                    "{}/{}/{}/{}/{}",
+                    num(mean1(&a, v0)),
+                    num(mean1(&b, v0)),
+                    vc,
+                    num(mean2(&dd, si, v0)),
+                    ve
+                ),
                 num(n_eq),
                 num(value),
             ]);
@@ -222,36 +312,61 @@ impl Repro for AmbientScaling {
             .measure("value_per_noisy_sample", &values)
             .measure("criteria_1_2_3_4", [c1, c2, c3, c4]);
         out.table = table;
-        let line = |f: &dyn Fn(usize) -> f64| cfg.sigmas.iter().enumerate().map(|(i, &s)| (s, f(i))).collect::<Vec<_>>();
+        let line = |f: &dyn Fn(usize) -> f64| {
+            cfg.sigmas
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (s, f(i)))
+                .collect::<Vec<_>>()
+        };
         out.plots.push(
-            Plot::new("chamfer.svg", "Mean Chamfer error of the learned means", "sigma_n", "Chamfer error")
-                .log(false, true)
-                .with(Series::line("A all clean", line(&|_| ch_a)))
-                .with(Series::line("B 10% clean", line(&|_| ch_b)))
-                .with(Series::points(
-                    "C all noisy",
-                    cfg.sigmas
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| cfg.naive_all_sigmas || *i == i_main || *i == i_one)
-                        .map(|(i, &sg)| (sg, mean2(&c, i, ch)))
-                        .collect(),
-                ))
-                .with(Series::line("D 10% clean + 90% noisy", line(&|i| mean2(&dd, i, ch))))
-                .with(Series::points(
-                    "E naive",
-                    cfg.sigmas
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| cfg.naive_all_sigmas || *i == i_main)
-                        .map(|(i, &sg)| (sg, mean2(&e, i, ch)))
-                        .collect(),
-                )),
+            Plot::new(
+                "chamfer.svg",
+                "Mean Chamfer error of the learned means",
+                "sigma_n",
+                "Chamfer error",
+            )
+            .log(false, true)
+            .with(Series::line("A all clean", line(&|_| ch_a)))
+            .with(Series::line("B 10% clean", line(&|_| ch_b)))
+            .with(Series::points(
+                "C all noisy",
+                cfg.sigmas
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| cfg.naive_all_sigmas || *i == i_main || *i == i_one)
+                    .map(|(i, &sg)| (sg, mean2(&c, i, ch)))
+                    .collect(),
+            ))
+            .with(Series::line(
+                "D 10% clean + 90% noisy",
+                line(&|i| mean2(&dd, i, ch)),
+            ))
+            .with(Series::points(
+                "E naive",
+                cfg.sigmas
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| cfg.naive_all_sigmas || *i == i_main)
+                    .map(|(i, &sg)| (sg, mean2(&e, i, ch)))
+                    .collect(),
+            )),
         );
         out.plots.push(
-            Plot::new("value.svg", "Value of one noisy sample (clean-sample equivalents)", "sigma_n", "value")
-                .with(Series::line("(n_eq - n_clean)/n_noisy", line(&|i| values[i])))
-                .with(Series::line("Fisher ratio v0/(v0 + sigma_n^2)", line(&|i| 1.0 / (1.0 + cfg.sigmas[i] * cfg.sigmas[i])))),
+            Plot::new(
+                "value.svg",
+                "Value of one noisy sample (clean-sample equivalents)",
+                "sigma_n",
+                "value",
+            )
+            .with(Series::line(
+                "(n_eq - n_clean)/n_noisy",
+                line(&|i| values[i]),
+            ))
+            .with(Series::line(
+                "Fisher ratio v0/(v0 + sigma_n^2)",
+                line(&|i| 1.0 / (1.0 + cfg.sigmas[i] * cfg.sigmas[i])),
+            )),
         );
         Ok(out)
     }

@@ -101,7 +101,10 @@ impl Repro for GoldenNoise {
         let mix = ClassMixture::new(&means, &pi, cfg.s0, cfg.gamma)?;
         let mut ts = vec![0usize; cfg.steps];
         ddim_timesteps(&mut ts)?;
-        let abars: Vec<f64> = ts.iter().map(|&t| scaled_linear_alphabar(t)).collect::<noisekit::Result<_>>()?;
+        let abars: Vec<f64> = ts
+            .iter()
+            .map(|&t| scaled_linear_alphabar(t))
+            .collect::<noisekit::Result<_>>()?;
         let (a_t, a_s) = (abars[0], abars[1]);
         let (mut eps, mut tmp) = (vec![0.0; d], vec![0.0; d]);
         let mut reward = |x: &[f64], c: usize| -> Result<f64> {
@@ -115,7 +118,9 @@ impl Repro for GoldenNoise {
         let mut nrng = ctx.rng(1);
         let mut xs = vec![0.0; n * d];
         seq::fill_gaussian_f64(&mut nrng, 1.0, &mut xs)?;
-        let cls: Vec<usize> = (0..n).map(|_| seq::below(&mut nrng, cfg.classes)).collect::<noisekit::Result<_>>()?;
+        let cls: Vec<usize> = (0..n)
+            .map(|_| seq::below(&mut nrng, cfg.classes))
+            .collect::<noisekit::Result<_>>()?;
         let mut gold = vec![0.0; n * d];
         let mut e2 = vec![0.0; d];
         for ((x, g), &c) in xs.chunks_exact(d).zip(gold.chunks_exact_mut(d)).zip(&cls) {
@@ -136,8 +141,22 @@ impl Repro for GoldenNoise {
             let mut acc = 0.0;
             let mut g = vec![0.0; d];
             for i in 0..nd {
-                mix.re_denoise(&xs[i * d..(i + 1) * d], cls[i], a_t, a_s, wl, ww, &mut e2, &mut g)?;
-                acc += g.iter().zip(&xs[i * d..(i + 1) * d]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+                mix.re_denoise(
+                    &xs[i * d..(i + 1) * d],
+                    cls[i],
+                    a_t,
+                    a_s,
+                    wl,
+                    ww,
+                    &mut e2,
+                    &mut g,
+                )?;
+                acc += g
+                    .iter()
+                    .zip(&xs[i * d..(i + 1) * d])
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
             }
             disp_rows.push((wl, ww, acc / nd as f64));
         }
@@ -145,12 +164,18 @@ impl Repro for GoldenNoise {
 
         // 2. Split and filter.
         let half = n / 2;
-        let train_idx: Vec<usize> = (0..half).filter(|&i| r_gold[i] > r_rand[i] + cfg.margin).collect();
+        let train_idx: Vec<usize> = (0..half)
+            .filter(|&i| r_gold[i] > r_rand[i] + cfg.margin)
+            .collect();
         if train_idx.is_empty() {
             bail!("no training pair passed the filter (margin {})", cfg.margin);
         }
         let kept = train_idx.len() as f64 / half as f64;
-        let gather = |idx: &[usize], src: &[f64]| idx.iter().flat_map(|&i| src[i * d..(i + 1) * d].iter().copied()).collect::<Vec<f64>>();
+        let gather = |idx: &[usize], src: &[f64]| {
+            idx.iter()
+                .flat_map(|&i| src[i * d..(i + 1) * d].iter().copied())
+                .collect::<Vec<f64>>()
+        };
         let tr_x = gather(&train_idx, &xs);
         let tr_g = gather(&train_idx, &gold);
         let tr_c: Vec<usize> = train_idx.iter().map(|&i| cls[i]).collect();
@@ -185,8 +210,15 @@ impl Repro for GoldenNoise {
         let mut rows: Vec<(String, f64, f64, f64, f64)> = Vec::new();
         let mut pred = vec![0.0; d];
         let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-        let mse = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64;
-        for method in ["random noise x_T", "oracle golden x'_T", "NPNet toy", "affine per class"] {
+        let mse = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64
+        };
+        for method in [
+            "random noise x_T",
+            "oracle golden x'_T",
+            "NPNet toy",
+            "affine per class",
+        ] {
             let (mut al, mut acc, mut m2, mut nr) = (Vec::new(), 0.0, Vec::new(), Vec::new());
             for &i in &test {
                 let x = &xs[i * d..(i + 1) * d];
@@ -205,7 +237,13 @@ impl Repro for GoldenNoise {
                 m2.push(mse(&pred, g));
                 nr.push(norm(&pred));
             }
-            rows.push((method.to_string(), mean(&al), acc / test.len() as f64, mean(&m2), mean(&nr)));
+            rows.push((
+                method.to_string(),
+                mean(&al),
+                acc / test.len() as f64,
+                mean(&m2),
+                mean(&nr),
+            ));
         }
         pb.inc(2);
         pb.finish_and_clear();
@@ -214,8 +252,17 @@ impl Repro for GoldenNoise {
         let net_gain = npn.1 - base.1;
         let mse_ratio = npn.3 / base.3;
         let norm_dev = (npn.4 / base.4 - 1.0).abs();
-        let pass = oracle_gain >= 0.02 && mse_ratio <= 0.2 && net_gain >= 0.6 * oracle_gain && norm_dev <= 0.02;
-        let mut table = Table::new(&["method (held-out noises)", "mean P(c|x0)", "accuracy", "MSE to x'_T", "mean |noise|"]);
+        let pass = oracle_gain >= 0.02
+            && mse_ratio <= 0.2
+            && net_gain >= 0.6 * oracle_gain
+            && norm_dev <= 0.02;
+        let mut table = Table::new(&[
+            "method (held-out noises)",
+            "mean P(c|x0)",
+            "accuracy",
+            "MSE to x'_T",
+            "mean |noise|",
+        ]);
         for r in &rows {
             table.row(&[r.0.clone(), num(r.1), num(r.2), num(r.3), num(r.4)]);
         }
@@ -235,15 +282,34 @@ impl Repro for GoldenNoise {
             .measure("npnet_norm_rel_dev", norm_dev)
             .measure("affine_gain", rows[3].1 - base.1)
             .measure("train_pairs_kept_fraction", kept)
-            .measure("train_pairs_kept_mean_gain", mean(&train_idx.iter().map(|&i| r_gold[i] - r_rand[i]).collect::<Vec<_>>()))
-            .measure("displacement_gap_over_equal_5p5", disp_rows[3].2 / disp_rows[2].2);
+            .measure(
+                "train_pairs_kept_mean_gain",
+                mean(
+                    &train_idx
+                        .iter()
+                        .map(|&i| r_gold[i] - r_rand[i])
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .measure(
+                "displacement_gap_over_equal_5p5",
+                disp_rows[3].2 / disp_rows[2].2,
+            );
         out.table = table;
         out.csv.push(("displacement.csv".into(), disp));
         out.plots.push(
-            Plot::new("npnet_loss.svg", "NPNet toy training loss (MSE to golden noise)", "step", "MSE")
-                .log(true, true)
-                .with(Series::line("train minibatch MSE", loss_curve))
-                .with(Series::line("identity MSE (held-out)", vec![(1.0, base.3), (cfg.train_steps as f64, base.3)])),
+            Plot::new(
+                "npnet_loss.svg",
+                "NPNet toy training loss (MSE to golden noise)",
+                "step",
+                "MSE",
+            )
+            .log(true, true)
+            .with(Series::line("train minibatch MSE", loss_curve))
+            .with(Series::line(
+                "identity MSE (held-out)",
+                vec![(1.0, base.3), (cfg.train_steps as f64, base.3)],
+            )),
         );
         out.notes.push(format!(
             "{} of {} training pairs passed the reward filter (margin {}). The toy NPNet has no SVD branch (see the core docs).",

@@ -2,29 +2,29 @@
 
 use crate::framework::Repro;
 
-pub mod sampler_stats;
-pub mod icl_one_step_gd;
-pub mod bvpo;
-pub mod gradient_noise;
-pub mod sgd_noise_regimes;
-pub mod elr;
+pub mod ambient_scaling;
 pub mod benign_oscillation;
-pub mod score_estimation;
+pub mod bvpo;
+pub mod compositional;
+pub mod dp_accounting;
+pub mod elr;
 pub mod fbm_sde;
-pub mod wta_crs;
+pub mod fedsvd;
+pub mod golden_noise;
+pub mod gradient_noise;
+pub mod icl_algorithms;
+pub mod icl_one_step_gd;
+pub mod lota;
+pub mod nmtune;
 pub mod noise2score;
 pub mod rldp;
-pub mod icl_algorithms;
+pub mod sampler_stats;
+pub mod score_estimation;
+pub mod sgd_noise_regimes;
 pub mod sgd_sai;
-pub mod fedsvd;
-pub mod nmtune;
-pub mod compositional;
-pub mod ambient_scaling;
-pub mod golden_noise;
-pub mod subgm;
-pub mod lota;
 pub mod sso;
-pub mod dp_accounting;
+pub mod subgm;
+pub mod wta_crs;
 
 /// Every reproduction, in spec order (the framework example `sampler-stats` first).
 pub fn all() -> Vec<&'static dyn Repro> {

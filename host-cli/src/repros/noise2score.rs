@@ -125,15 +125,48 @@ fn run_one(
     let (name, fit, count_scale) = match model {
         NoiseModel::Gaussian(sigma) => {
             noise_gaussian(&mut rng, clean, sigma, &mut y)?;
-            (format!("Gaussian sigma={:.1}/255", sigma * 255.0), RbfFit { sigma_a: cfg.sigma_a[0], lo: -0.4, hi: 1.4, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
+            (
+                format!("Gaussian sigma={:.1}/255", sigma * 255.0),
+                RbfFit {
+                    sigma_a: cfg.sigma_a[0],
+                    lo: -0.4,
+                    hi: 1.4,
+                    centres: cfg.centres,
+                    replicas: cfg.replicas,
+                    ridge: cfg.ridge,
+                },
+                1.0,
+            )
         }
         NoiseModel::Poisson(zeta) => {
             noise_poisson(&mut rng, clean, zeta, &mut y)?;
-            (format!("Poisson zeta={zeta}"), RbfFit { sigma_a: cfg.sigma_a[1], lo: 0.0, hi: 24.0, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, zeta)
+            (
+                format!("Poisson zeta={zeta}"),
+                RbfFit {
+                    sigma_a: cfg.sigma_a[1],
+                    lo: 0.0,
+                    hi: 24.0,
+                    centres: cfg.centres,
+                    replicas: cfg.replicas,
+                    ridge: cfg.ridge,
+                },
+                zeta,
+            )
         }
         NoiseModel::Gamma(k) => {
             noise_gamma(&mut rng, clean, k, &mut y)?;
-            (format!("Gamma k={k}"), RbfFit { sigma_a: cfg.sigma_a[2], lo: -3.5, hi: 0.5, centres: cfg.centres, replicas: cfg.replicas, ridge: cfg.ridge }, 1.0)
+            (
+                format!("Gamma k={k}"),
+                RbfFit {
+                    sigma_a: cfg.sigma_a[2],
+                    lo: -3.5,
+                    hi: 0.5,
+                    centres: cfg.centres,
+                    replicas: cfg.replicas,
+                    ridge: cfg.ridge,
+                },
+                1.0,
+            )
         }
     };
     let mut s_or = vec![0.0; y.len()];
@@ -169,8 +202,14 @@ fn run_one(
     let (x_ar, bad_ar) = denoise_clip(model, &y, &s_ar)?;
     if matches!(model, NoiseModel::Gaussian(_)) && score_curves.is_empty() {
         let grid: Vec<f64> = (0..=120).map(|i| -0.1 + 1.2 * i as f64 / 120.0).collect();
-        let or: Vec<(f64, f64)> = grid.iter().map(|&v| Ok((v, prior.score(v, model)?))).collect::<noisekit::Result<_>>()?;
-        let ar: Vec<(f64, f64)> = grid.iter().map(|&v| (v, back(rbf.eval(to_in(v)), v))).collect();
+        let or: Vec<(f64, f64)> = grid
+            .iter()
+            .map(|&v| Ok((v, prior.score(v, model)?)))
+            .collect::<noisekit::Result<_>>()?;
+        let ar: Vec<(f64, f64)> = grid
+            .iter()
+            .map(|&v| (v, back(rbf.eval(to_in(v)), v)))
+            .collect();
         score_curves.push(Series::line(format!("oracle score ({label})"), or));
         score_curves.push(Series::line(format!("AR-DAE RBF score ({label})"), ar));
     }
@@ -221,12 +260,27 @@ impl Repro for Noise2score {
             weights[i] += 1.0 / idx.len() as f64;
         }
         let prior = LevelPrior::new(&LEVELS, &weights)?;
-        let models = [NoiseModel::Gaussian(cfg.sigma_255 / 255.0), NoiseModel::Poisson(cfg.zeta), NoiseModel::Gamma(cfg.k)];
+        let models = [
+            NoiseModel::Gaussian(cfg.sigma_255 / 255.0),
+            NoiseModel::Poisson(cfg.zeta),
+            NoiseModel::Gamma(cfg.k),
+        ];
         let mut curves = Vec::new();
         let mut rows = Vec::new();
         let pb = ctx.progress(6, "noise models");
         for (m, &model) in models.iter().enumerate() {
-            rows.push(run_one(ctx, 1 + m as u64, "cartoon", &clean, cfg.size, cfg.size, &prior, model, &cfg, &mut curves)?);
+            rows.push(run_one(
+                ctx,
+                1 + m as u64,
+                "cartoon",
+                &clean,
+                cfg.size,
+                cfg.size,
+                &prior,
+                model,
+                &cfg,
+                &mut curves,
+            )?);
             pb.inc(1);
         }
         let mut real_rows = Vec::new();
@@ -248,7 +302,18 @@ impl Repro for Noise2score {
             let rprior = LevelPrior::new(&lv, &wt)?;
             let mut no_curves = vec![Series::default()];
             for (m, &model) in models.iter().enumerate() {
-                real_rows.push(run_one(ctx, 11 + m as u64, "camera128", &clean_r, img.height, img.width, &rprior, model, &cfg, &mut no_curves)?);
+                real_rows.push(run_one(
+                    ctx,
+                    11 + m as u64,
+                    "camera128",
+                    &clean_r,
+                    img.height,
+                    img.width,
+                    &rprior,
+                    model,
+                    &cfg,
+                    &mut no_curves,
+                )?);
                 pb.inc(1);
             }
         }
@@ -266,7 +331,17 @@ impl Repro for Noise2score {
         let gamma_invalid = rows.get(2).map_or(usize::MAX, |r| r.invalid_oracle);
         pass &= gamma_invalid == 0;
 
-        let mut table = Table::new(&["image: noise", "PSNR noisy", "PSNR oracle-Tweedie", "PSNR AR-DAE-Tweedie", "SSIM noisy", "SSIM oracle", "SSIM AR-DAE", "#invalid oracle", "#invalid AR-DAE"]);
+        let mut table = Table::new(&[
+            "image: noise",
+            "PSNR noisy",
+            "PSNR oracle-Tweedie",
+            "PSNR AR-DAE-Tweedie",
+            "SSIM noisy",
+            "SSIM oracle",
+            "SSIM AR-DAE",
+            "#invalid oracle",
+            "#invalid AR-DAE",
+        ]);
         for r in rows.iter().chain(&real_rows) {
             table.row(&[
                 r.noise.clone(),
@@ -292,14 +367,29 @@ impl Repro for Noise2score {
         }
         out.measure("gamma_oracle_invalid_pixels", gamma_invalid);
         out.table = table;
-        let bars = |f: &dyn Fn(&Row) -> f64| rows.iter().enumerate().map(|(i, r)| (i as f64, f(r))).collect::<Vec<_>>();
+        let bars = |f: &dyn Fn(&Row) -> f64| {
+            rows.iter()
+                .enumerate()
+                .map(|(i, r)| (i as f64, f(r)))
+                .collect::<Vec<_>>()
+        };
         out.plots.push(
-            Plot::new("psnr.svg", "Cartoon PSNR: 0 = Gaussian, 1 = Poisson, 2 = Gamma", "noise model", "PSNR (dB)")
-                .with(Series::points("noisy", bars(&|r| r.psnr_noisy)))
-                .with(Series::points("oracle Tweedie", bars(&|r| r.psnr_oracle)))
-                .with(Series::points("AR-DAE Tweedie", bars(&|r| r.psnr_ardae))),
+            Plot::new(
+                "psnr.svg",
+                "Cartoon PSNR: 0 = Gaussian, 1 = Poisson, 2 = Gamma",
+                "noise model",
+                "PSNR (dB)",
+            )
+            .with(Series::points("noisy", bars(&|r| r.psnr_noisy)))
+            .with(Series::points("oracle Tweedie", bars(&|r| r.psnr_oracle)))
+            .with(Series::points("AR-DAE Tweedie", bars(&|r| r.psnr_ardae))),
         );
-        let mut sp = Plot::new("score_gaussian.svg", "Score of the noisy pixel density (Gaussian 25/255)", "y", "d/dy log p(y)");
+        let mut sp = Plot::new(
+            "score_gaussian.svg",
+            "Score of the noisy pixel density (Gaussian 25/255)",
+            "y",
+            "d/dy log p(y)",
+        );
         for s in curves {
             sp = sp.with(s);
         }

@@ -93,8 +93,8 @@ impl Repro for SamplerStats {
         let n = cfg.samples;
         let pb = ctx.progress(cfg.seeds, "seeds");
         let mut checks: Vec<Check> = Vec::new();
-        let mut record = |name: &'static str, z: f64, p: f64| {
-            match checks.iter_mut().find(|c| c.name == name) {
+        let mut record =
+            |name: &'static str, z: f64, p: f64| match checks.iter_mut().find(|c| c.name == name) {
                 Some(c) => {
                     c.min_moment_p = c.min_moment_p.min(z);
                     c.min_ks_p = c.min_ks_p.min(p);
@@ -104,9 +104,13 @@ impl Repro for SamplerStats {
                     min_moment_p: z,
                     min_ks_p: p,
                 }),
-            }
+            };
+        let normal = Exact {
+            mean: 0.0,
+            var: 1.0,
+            skew: 0.0,
+            kurt: 0.0,
         };
-        let normal = Exact { mean: 0.0, var: 1.0, skew: 0.0, kurt: 0.0 };
         let mut hist = vec![0usize; 60];
         for s in 0..cfg.seeds {
             let mut rng = ctx.rng(s);
@@ -136,7 +140,15 @@ impl Repro for SamplerStats {
             record("ziggurat normal", z, stats::ks_pvalue(d, n));
             // Uniform [0, 1).
             let mut xs: Vec<f64> = (0..n).map(|_| seq::uniform(&mut rng)).collect();
-            let z = moment_pvalue(&xs, &Exact { mean: 0.5, var: 1.0 / 12.0, skew: 0.0, kurt: -1.2 });
+            let z = moment_pvalue(
+                &xs,
+                &Exact {
+                    mean: 0.5,
+                    var: 1.0 / 12.0,
+                    skew: 0.0,
+                    kurt: -1.2,
+                },
+            );
             let d = stats::ks_statistic(&mut xs, |x| x.clamp(0.0, 1.0));
             record("uniform", z, stats::ks_pvalue(d, n));
             // Gamma(k = 2.5, theta = 1.5).
@@ -144,7 +156,12 @@ impl Repro for SamplerStats {
             let mut xs = (0..n)
                 .map(|_| seq::gamma(&mut rng, k, th))
                 .collect::<noisekit::Result<Vec<f64>>>()?;
-            let e = Exact { mean: k * th, var: k * th * th, skew: 2.0 / k.sqrt(), kurt: 6.0 / k };
+            let e = Exact {
+                mean: k * th,
+                var: k * th * th,
+                skew: 2.0 / k.sqrt(),
+                kurt: 6.0 / k,
+            };
             let z = moment_pvalue(&xs, &e);
             let d = stats::ks_statistic(&mut xs, |x| stats::gamma_cdf(x, k, th));
             record("gamma(2.5, 1.5)", z, stats::ks_pvalue(d, n));
@@ -153,7 +170,12 @@ impl Repro for SamplerStats {
             let mut xs = (0..n)
                 .map(|_| seq::student_t(&mut rng, nu))
                 .collect::<noisekit::Result<Vec<f64>>>()?;
-            let e = Exact { mean: 0.0, var: nu / (nu - 2.0), skew: f64::NAN, kurt: 6.0 / (nu - 4.0) };
+            let e = Exact {
+                mean: 0.0,
+                var: nu / (nu - 2.0),
+                skew: f64::NAN,
+                kurt: 6.0 / (nu - 4.0),
+            };
             let z = moment_pvalue(&xs, &e);
             let d = stats::ks_statistic(&mut xs, |x| stats::student_t_cdf(x, nu));
             record("student-t(9)", z, stats::ks_pvalue(d, n));
@@ -163,7 +185,12 @@ impl Repro for SamplerStats {
                 .map(|_| seq::poisson(&mut rng, lam))
                 .collect::<noisekit::Result<Vec<u64>>>()?;
             let xs: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
-            let e = Exact { mean: lam, var: lam, skew: 1.0 / lam.sqrt(), kurt: 1.0 / lam };
+            let e = Exact {
+                mean: lam,
+                var: lam,
+                skew: 1.0 / lam.sqrt(),
+                kurt: 1.0 / lam,
+            };
             let z = moment_pvalue(&xs, &e);
             let mut d: f64 = 0.0;
             for kk in 0..30u64 {
@@ -171,7 +198,11 @@ impl Repro for SamplerStats {
                 d = d.max((emp - stats::poisson_cdf(kk, lam)).abs());
             }
             // DKW: P(sup|F_n - F| > d) <= 2 exp(-2 n d^2) (conservative for discrete laws).
-            record("poisson(3.5)", z, (2.0 * (-2.0 * n as f64 * d * d).exp()).min(1.0));
+            record(
+                "poisson(3.5)",
+                z,
+                (2.0 * (-2.0 * n as f64 * d * d).exp()).min(1.0),
+            );
             // Bernoulli(0.3).
             let hits = (0..n)
                 .map(|_| seq::bernoulli(&mut rng, 0.3))
@@ -179,7 +210,12 @@ impl Repro for SamplerStats {
             let xs: Vec<f64> = hits.iter().map(|&h| f64::from(u8::from(h))).collect();
             let p = 0.3f64;
             let sk = (1.0 - 2.0 * p) / (p * (1.0 - p)).sqrt();
-            let e = Exact { mean: p, var: p * (1.0 - p), skew: sk, kurt: sk * sk - 2.0 };
+            let e = Exact {
+                mean: p,
+                var: p * (1.0 - p),
+                skew: sk,
+                kurt: sk * sk - 2.0,
+            };
             record("bernoulli(0.3)", moment_pvalue(&xs, &e), 1.0);
             pb.inc(1);
         }
@@ -198,24 +234,38 @@ impl Repro for SamplerStats {
             "every moment test and every KS test has p-value > 1e-5, over all seeds",
         )?;
         out.pass = pass;
-        out.measure("min_moment_p", min_moment_p).measure("min_ks_p", min_ks_p);
+        out.measure("min_moment_p", min_moment_p)
+            .measure("min_ks_p", min_ks_p);
         out.table = table;
         let total: usize = hist.iter().sum();
         let dens: Vec<(f64, f64)> = hist
             .iter()
             .enumerate()
-            .map(|(i, &c)| (-3.0 + (i as f64 + 0.5) / 10.0, c as f64 / total as f64 * 10.0))
+            .map(|(i, &c)| {
+                (
+                    -3.0 + (i as f64 + 0.5) / 10.0,
+                    c as f64 / total as f64 * 10.0,
+                )
+            })
             .collect();
         let exact: Vec<(f64, f64)> = (0..=120)
             .map(|i| {
                 let x = -3.0 + i as f64 * 0.05;
-                (x, (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt())
+                (
+                    x,
+                    (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt(),
+                )
             })
             .collect();
         out.plots.push(
-            Plot::new("normal_hist.svg", "Philox bulk normal: histogram vs N(0,1) density", "x", "density")
-                .with(Series::points("Philox + Box-Muller", dens))
-                .with(Series::line("N(0,1)", exact)),
+            Plot::new(
+                "normal_hist.svg",
+                "Philox bulk normal: histogram vs N(0,1) density",
+                "x",
+                "density",
+            )
+            .with(Series::points("Philox + Box-Muller", dens))
+            .with(Series::line("N(0,1)", exact)),
         );
         Ok(out)
     }

@@ -50,7 +50,12 @@ struct Data {
     wgt: Vec<f64>,
 }
 
-fn draw(rng: &mut noisekit::rng::DefaultRng, n: usize, gmm: &Gmm<'_>, cfg: &Config) -> Result<Data> {
+fn draw(
+    rng: &mut noisekit::rng::DefaultRng,
+    n: usize,
+    gmm: &Gmm<'_>,
+    cfg: &Config,
+) -> Result<Data> {
     let (mut u, mut x0s, mut post, mut wgt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut feat = [0.0; 3];
     for _ in 0..n {
@@ -68,15 +73,36 @@ fn draw(rng: &mut noisekit::rng::DefaultRng, n: usize, gmm: &Gmm<'_>, cfg: &Conf
         post.push(pm[0]);
         wgt.push(a * a / s2);
     }
-    Ok(Data { u, x0: x0s, post, wgt })
+    Ok(Data {
+        u,
+        x0: x0s,
+        post,
+        wgt,
+    })
 }
 
 /// (R, weighted score error, held-out loss) of predictions `f` on the test set.
 fn errors(f: &[f64], test: &Data) -> (f64, f64, f64) {
     let n = f.len() as f64;
-    let r = f.iter().zip(&test.post).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n;
-    let ws = f.iter().zip(&test.post).zip(&test.wgt).map(|((a, b), w)| w * (a - b) * (a - b)).sum::<f64>() / n;
-    let ho = 0.5 * f.iter().zip(&test.x0).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n;
+    let r = f
+        .iter()
+        .zip(&test.post)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / n;
+    let ws = f
+        .iter()
+        .zip(&test.post)
+        .zip(&test.wgt)
+        .map(|((a, b), w)| w * (a - b) * (a - b))
+        .sum::<f64>()
+        / n;
+    let ho = 0.5
+        * f.iter()
+            .zip(&test.x0)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+        / n;
     (r, ws, ho)
 }
 
@@ -124,7 +150,10 @@ impl Repro for ScoreEstimation {
             t_min: 0.1,
             t_max: 1.5,
         })?;
-        if cfg.checkpoints.len() < 3 || cfg.checkpoints.windows(2).any(|w| w[1] <= w[0]) || cfg.checkpoints[0] != 0 {
+        if cfg.checkpoints.len() < 3
+            || cfg.checkpoints.windows(2).any(|w| w[1] <= w[0])
+            || cfg.checkpoints[0] != 0
+        {
             bail!("config: checkpoints must start at 0, be increasing and have at least 3 entries");
         }
         if cfg.seeds == 0 || cfg.n_train == 0 || cfg.n_test == 0 {
@@ -154,7 +183,13 @@ impl Repro for ScoreEstimation {
                     net.forward(&test.u, &mut f_test)?;
                     net.forward(&train.u, &mut f_train)?;
                     let (r, ws, ho) = errors(&f_test, &test);
-                    let tl = 0.5 * f_train.iter().zip(&train.x0).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / cfg.n_train as f64;
+                    let tl = 0.5
+                        * f_train
+                            .iter()
+                            .zip(&train.x0)
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum::<f64>()
+                        / cfg.n_train as f64;
                     c.train.push(tl);
                     c.held.push(ho);
                     c.r.push(r);
@@ -180,7 +215,9 @@ impl Repro for ScoreEstimation {
         pb.finish_and_clear();
 
         let mean_at = |f: &dyn Fn(&Curve) -> &Vec<f64>| -> Vec<f64> {
-            (0..nck).map(|i| curves.iter().map(|c| f(c)[i]).sum::<f64>() / curves.len() as f64).collect()
+            (0..nck)
+                .map(|i| curves.iter().map(|c| f(c)[i]).sum::<f64>() / curves.len() as f64)
+                .collect()
         };
         let (m_train, m_held, m_r, m_ws, m_kr) = (
             mean_at(&|c| &c.train),
@@ -190,7 +227,18 @@ impl Repro for ScoreEstimation {
             mean_at(&|c| &c.kernel_r),
         );
         let mut per_seed = Table::new(&[
-            "seed", "argmin R step", "min R", "R(0)", "R(final)", "final/min", "train(final) < train(argmin)", "held-out argmin step", "R there / min R", "kernel argmin step", "kernel min R", "kernel final/min",
+            "seed",
+            "argmin R step",
+            "min R",
+            "R(0)",
+            "R(final)",
+            "final/min",
+            "train(final) < train(argmin)",
+            "held-out argmin step",
+            "R there / min R",
+            "kernel argmin step",
+            "kernel min R",
+            "kernel final/min",
         ]);
         let mut each_ok = true;
         let (mut ratio3, mut ratio4) = (0.0, 0.0);
@@ -233,9 +281,23 @@ impl Repro for ScoreEstimation {
         ratio4 /= curves.len() as f64;
         let pass = each_ok && ratio3 <= 0.15 && ratio4 <= 1.15 && kernel_ok;
 
-        let mut table = Table::new(&["step", "train loss", "held-out DSM loss", "oracle R(f)", "weighted score error", "kernel-GD R"]);
+        let mut table = Table::new(&[
+            "step",
+            "train loss",
+            "held-out DSM loss",
+            "oracle R(f)",
+            "weighted score error",
+            "kernel-GD R",
+        ]);
         for i in 0..nck {
-            table.row(&[cfg.checkpoints[i].to_string(), num(m_train[i]), num(m_held[i]), num(m_r[i]), num(m_ws[i]), num(m_kr[i])]);
+            table.row(&[
+                cfg.checkpoints[i].to_string(),
+                num(m_train[i]),
+                num(m_held[i]),
+                num(m_r[i]),
+                num(m_ws[i]),
+                num(m_kr[i]),
+            ]);
         }
         let mut out = Outcome::new(
             &cfg,
@@ -255,14 +317,24 @@ impl Repro for ScoreEstimation {
         out.table = table;
         out.csv.push(("per_seed.csv".into(), per_seed));
         let xs: Vec<f64> = cfg.checkpoints.iter().map(|&k| k as f64 + 1.0).collect();
-        let pts = |v: &[f64]| xs.iter().copied().zip(v.iter().copied()).collect::<Vec<_>>();
+        let pts = |v: &[f64]| {
+            xs.iter()
+                .copied()
+                .zip(v.iter().copied())
+                .collect::<Vec<_>>()
+        };
         out.plots.push(
-            Plot::new("score_error.svg", "Score error vs GD steps (mean over seeds)", "GD step + 1", "value")
-                .log(true, true)
-                .with(Series::line("oracle R(f), network", pts(&m_r)))
-                .with(Series::line("oracle R(f), kernel GD", pts(&m_kr)))
-                .with(Series::line("train loss", pts(&m_train)))
-                .with(Series::line("held-out DSM loss", pts(&m_held))),
+            Plot::new(
+                "score_error.svg",
+                "Score error vs GD steps (mean over seeds)",
+                "GD step + 1",
+                "value",
+            )
+            .log(true, true)
+            .with(Series::line("oracle R(f), network", pts(&m_r)))
+            .with(Series::line("oracle R(f), kernel GD", pts(&m_kr)))
+            .with(Series::line("train loss", pts(&m_train)))
+            .with(Series::line("held-out DSM loss", pts(&m_held))),
         );
         out.notes.push(format!(
             "width m = {}, n = {}, {} seeds; held-out loss = (R + Bayes risk)/2 up to MC noise, so its argmin tracks the oracle argmin.",
