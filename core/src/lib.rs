@@ -52,4 +52,6 @@ pub use backend::Backend;
 #[cfg(feature = "alloc")]
 pub use backend::CpuBackend;
 pub use error::{Error, Result};
+/// nalgebra, re-exported so hosts use the same version as the core.
+pub use nalgebra;
 pub use rng::NoiseKey;

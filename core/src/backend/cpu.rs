@@ -5,7 +5,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{apply_update, Backend, Scalar, Transpose, UpdateRule};
+#[cfg(not(feature = "std"))]
+use super::apply_update;
+use super::{Backend, Scalar, Transpose, UpdateRule};
 use crate::error::{check, Error, Result};
 use crate::rng::{bulk, NoiseKey};
 
@@ -40,6 +42,37 @@ fn check_indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
             "indices below the dimension size",
         )),
     }
+}
+
+/// Tensors at least this long run the fused update on every available core (`std`).
+#[cfg(feature = "std")]
+const THREADED_UPDATE_MIN: usize = 1 << 20;
+
+#[cfg(feature = "std")]
+fn fused(
+    rule: &UpdateRule,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [&mut [f32]],
+    noise: Option<(NoiseKey, f32)>,
+) -> Result<()> {
+    let threads = if params.len() >= THREADED_UPDATE_MIN {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    crate::update::apply_update_threads(rule, params, grads, state, noise, 0, threads)
+}
+
+#[cfg(not(feature = "std"))]
+fn fused(
+    rule: &UpdateRule,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [&mut [f32]],
+    noise: Option<(NoiseKey, f32)>,
+) -> Result<()> {
+    apply_update(rule, params, grads, state, noise, 0)
 }
 
 impl Backend for CpuBackend {
@@ -195,18 +228,12 @@ impl Backend for CpuBackend {
         state: &mut [Vec<f32>],
         noise: Option<(NoiseKey, f32)>,
     ) -> Result<()> {
-        match state {
-            [] => apply_update(rule, params, grads, &mut [], noise, 0),
-            [a] => apply_update(rule, params, grads, &mut [a.as_mut_slice()], noise, 0),
-            [a, b, ..] => apply_update(
-                rule,
-                params,
-                grads,
-                &mut [a.as_mut_slice(), b.as_mut_slice()],
-                noise,
-                0,
-            ),
+        let mut st: [&mut [f32]; 2] = [&mut [], &mut []];
+        let k = state.len().min(2);
+        for (slot, buf) in st.iter_mut().zip(state.iter_mut()) {
+            *slot = buf.as_mut_slice();
         }
+        fused(rule, params, grads, &mut st[..k], noise)
     }
 
     fn gather_cols(

@@ -10,7 +10,7 @@ mod cpu;
 mod update_rule;
 
 #[cfg(feature = "alloc")]
-pub use cpu::CpuBackend;
+pub use cpu::{gemm_slices, CpuBackend};
 pub use update_rule::{apply_update, UpdateRule};
 
 use crate::error::Result;

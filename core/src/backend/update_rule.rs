@@ -4,7 +4,7 @@
 //! and the CUDA kernels transcribe it. Formulas follow `torch.optim` exactly (see each variant).
 
 use crate::error::{check, Error, Result};
-use crate::rng::bulk::for_each_normal_f32;
+use crate::rng::bulk::fill_normal_f32_at;
 use crate::rng::NoiseKey;
 
 /// One step of an element-wise rule. `step` is 1-based (the first call is step 1).
@@ -146,7 +146,13 @@ impl UpdateRule {
 /// Runs `rule` over `params[i]`, `grads[i]` and the state slices in one pass. `state` must hold
 /// [`UpdateRule::state_buffers`] slices of the parameters' length (extra ones are ignored).
 /// `noise = Some((key, sigma))` adds `sigma * z_i` (element `start + i` of the key's stream) to the
-/// gradient first; `start` lets a caller split one logical tensor into chunks (threads).
+/// gradient first; `start` lets a caller split one logical tensor into chunks (threads), and the
+/// result is bit-identical for any split.
+///
+/// Cost: one read of params, grads and state, one write of params and state; with noise, one
+/// Philox block and two Box-Muller evaluations per 4 elements, generated 256 elements at a time
+/// into a stack buffer (no heap temporaries). Scalar coefficients (AdamW bias corrections) are
+/// computed in `f64` as `torch.optim` does in Python, then rounded to `f32`.
 pub fn apply_update(
     rule: &UpdateRule,
     params: &mut [f32],
@@ -169,115 +175,289 @@ pub fn apply_update(
     for s in state.iter().take(need) {
         check::same_len("state", n, s.len())?;
     }
+    let c = Coeffs::new(rule);
+    let (s0, s1): (&mut [f32], &mut [f32]) = match state {
+        [] => (&mut [], &mut []),
+        [a] => (&mut a[..], &mut []),
+        [a, b, ..] => (&mut a[..], &mut b[..]),
+    };
+    let s0 = if need >= 1 { s0 } else { &mut [] };
+    let s1 = if need >= 2 { s1 } else { &mut [] };
     match noise {
-        None => run(rule, params, grads, state, |_, g| g),
+        None => kernel::<false>(&c, params, grads, s0, s1, &[], 0.0),
         Some((key, sigma)) => {
             check::non_negative("sigma", sigma as f64)?;
-            // Noise is generated inside the same pass, a block of 4 elements at a time.
-            let mut z = [0f32; 4];
-            let mut have = usize::MAX;
-            run(rule, params, grads, state, |i, g| {
-                let idx = start + i;
-                let block = idx / 4;
-                if block != have {
-                    for_each_normal_f32(&key, block * 4, 4, |j, v| z[j % 4] = v);
-                    have = block;
-                }
-                g + sigma * z[idx % 4]
-            })
+            if start.checked_add(n).is_none() {
+                return Err(Error::invalid(
+                    "start",
+                    start as f64,
+                    "start + len <= usize::MAX",
+                ));
+            }
+            let mut z = [0f32; CHUNK];
+            let mut off = 0;
+            let (mut p, mut g, mut a, mut b) = (params, grads, s0, s1);
+            while off < n {
+                let len = CHUNK.min(n - off);
+                let base = start + off;
+                // The bulk fill's vectorised (16-lane Philox, AVX2 when detected) path.
+                fill_normal_f32_at(&key, base, &mut z[..len]);
+                let (p0, p1) = p.split_at_mut(len);
+                let (g0, g1) = g.split_at(len);
+                let (a0, a1) = a.split_at_mut(len.min(a.len()));
+                let (b0, b1) = b.split_at_mut(len.min(b.len()));
+                kernel::<true>(&c, p0, g0, a0, b0, &z[..len], sigma);
+                (p, g, a, b) = (p1, g1, a1, b1);
+                off += len;
+            }
         }
     }
     Ok(())
 }
 
-#[inline(always)]
-fn run(
-    rule: &UpdateRule,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [&mut [f32]],
-    mut grad_at: impl FnMut(usize, f32) -> f32,
-) {
-    match *rule {
-        UpdateRule::Sgd {
-            lr,
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-            step,
-        } => {
-            if momentum == 0.0 {
-                for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-                    let g = grad_at(i, g) + weight_decay * *p;
-                    *p -= lr * g;
-                }
-            } else {
-                let buf = &mut *state[0];
-                for (i, ((p, &g), b)) in
-                    params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate()
-                {
-                    let g = grad_at(i, g) + weight_decay * *p;
-                    *b = if step == 1 {
-                        g
-                    } else {
-                        momentum * *b + (1.0 - dampening) * g
-                    };
-                    let d = if nesterov { g + momentum * *b } else { *b };
-                    *p -= lr * d;
+/// Elements of noise generated per stack chunk.
+const CHUNK: usize = 256;
+
+/// Per-step scalars of a rule, computed once per call.
+enum Coeffs {
+    Sgd {
+        lr: f32,
+        wd: f32,
+    },
+    Sgdm {
+        lr: f32,
+        wd: f32,
+        mu: f32,
+        keep: f32,
+        first: bool,
+        nesterov: bool,
+    },
+    AdamW {
+        decay: f32,
+        b1: f32,
+        b2: f32,
+        step_size: f32,
+        bc2_sqrt: f32,
+        eps: f32,
+    },
+    SgdSai {
+        decay: f32,
+        scale: f32,
+        mu: f32,
+        first: bool,
+    },
+}
+
+impl Coeffs {
+    fn new(rule: &UpdateRule) -> Self {
+        match *rule {
+            UpdateRule::Sgd {
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                step,
+            } => {
+                if momentum == 0.0 {
+                    Coeffs::Sgd {
+                        lr,
+                        wd: weight_decay,
+                    }
+                } else {
+                    Coeffs::Sgdm {
+                        lr,
+                        wd: weight_decay,
+                        mu: momentum,
+                        keep: 1.0 - dampening,
+                        first: step == 1,
+                        nesterov,
+                    }
                 }
             }
+            UpdateRule::AdamW {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                step,
+            } => {
+                // torch: bias_correction = 1 - beta ** step in Python floats (f64).
+                let t = step.min(i32::MAX as u64) as i32;
+                let bc1 = 1.0 - libm::pow(beta1 as f64, t as f64);
+                let bc2 = 1.0 - libm::pow(beta2 as f64, t as f64);
+                Coeffs::AdamW {
+                    decay: 1.0 - lr * weight_decay,
+                    b1: beta1,
+                    b2: beta2,
+                    step_size: (lr as f64 / bc1) as f32,
+                    bc2_sqrt: libm::sqrt(bc2) as f32,
+                    eps,
+                }
+            }
+            UpdateRule::SgdSai {
+                lr,
+                momentum,
+                weight_decay,
+                gsnr,
+                step,
+            } => Coeffs::SgdSai {
+                decay: 1.0 - lr * weight_decay,
+                scale: lr * gsnr,
+                mu: momentum,
+                first: step == 1,
+            },
         }
-        UpdateRule::AdamW {
+    }
+}
+
+/// The element loop on one chunk. `s0`/`s1` are the state buffers (empty when unused); with
+/// `NOISY`, `z` holds one standard normal per element.
+#[inline(always)]
+fn kernel<const NOISY: bool>(
+    c: &Coeffs,
+    p: &mut [f32],
+    g: &[f32],
+    s0: &mut [f32],
+    s1: &mut [f32],
+    z: &[f32],
+    sigma: f32,
+) {
+    let n = p.len();
+    let (g, z) = (
+        &g[..n.min(g.len())],
+        if NOISY { &z[..n.min(z.len())] } else { z },
+    );
+    let grad = |i: usize, gi: f32| -> f32 {
+        if NOISY {
+            gi + sigma * z.get(i).copied().unwrap_or(0.0)
+        } else {
+            gi
+        }
+    };
+    match *c {
+        Coeffs::Sgd { lr, wd } => {
+            for (i, (p, &g)) in p.iter_mut().zip(g).enumerate() {
+                let g = grad(i, g) + wd * *p;
+                *p -= lr * g;
+            }
+        }
+        Coeffs::Sgdm {
             lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            step,
+            wd,
+            mu,
+            keep,
+            first,
+            nesterov,
         } => {
-            let t = step.min(i32::MAX as u64) as i32;
-            let bc1 = 1.0 - libm::powf(beta1, t as f32);
-            let bc2 = 1.0 - libm::powf(beta2, t as f32);
-            let step_size = lr / bc1;
-            let bc2_sqrt = libm::sqrtf(bc2);
-            let decay = 1.0 - lr * weight_decay;
-            let (m, rest) = state.split_at_mut(1);
-            let (m, v) = (&mut *m[0], &mut *rest[0]);
-            for (i, (((p, &g), mi), vi)) in params
-                .iter_mut()
-                .zip(grads)
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
+            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
+                let g = grad(i, g) + wd * *p;
+                *b = if first { g } else { mu * *b + keep * g };
+                let d = if nesterov { g + mu * *b } else { *b };
+                *p -= lr * d;
+            }
+        }
+        Coeffs::AdamW {
+            decay,
+            b1,
+            b2,
+            step_size,
+            bc2_sqrt,
+            eps,
+        } => {
+            let (w1, w2) = (1.0 - b1, 1.0 - b2);
+            // Lanes of 8 so the square roots run as packed `sqrtps` (scalar `libm::sqrtf` is an
+            // opaque asm block that stops vectorisation); both are correctly rounded, so the
+            // result is bit-identical to the scalar loop.
+            const L: usize = 8;
+            let n = p.len().min(g.len()).min(s0.len()).min(s1.len());
+            let body = n / L * L;
+            let (pv, pt) = p[..n].split_at_mut(body);
+            let (mv, mt) = s0[..n].split_at_mut(body);
+            let (vv, vt) = s1[..n].split_at_mut(body);
+            let (gv, gt) = g[..n].split_at(body);
+            for (c, (((pc, gc), mc), vc)) in pv
+                .chunks_exact_mut(L)
+                .zip(gv.chunks_exact(L))
+                .zip(mv.chunks_exact_mut(L))
+                .zip(vv.chunks_exact_mut(L))
                 .enumerate()
             {
-                let g = grad_at(i, g);
+                // Fixed-size local copies: the loops below then compile to packed SSE.
+                let (mut pa, mut ga, mut ma, mut va) = ([0f32; L], [0f32; L], [0f32; L], [0f32; L]);
+                pa.copy_from_slice(pc);
+                ga.copy_from_slice(gc);
+                ma.copy_from_slice(mc);
+                va.copy_from_slice(vc);
+                if NOISY {
+                    for (k, gk) in ga.iter_mut().enumerate() {
+                        *gk = grad(c * L + k, *gk);
+                    }
+                }
+                for k in 0..L {
+                    ma[k] += w1 * (ga[k] - ma[k]);
+                    va[k] = b2 * va[k] + w2 * ga[k] * ga[k];
+                }
+                let mut root = va;
+                sqrt_lanes(&mut root);
+                for k in 0..L {
+                    let denom = root[k] / bc2_sqrt + eps;
+                    pa[k] = pa[k] * decay - step_size * (ma[k] / denom);
+                }
+                pc.copy_from_slice(&pa);
+                mc.copy_from_slice(&ma);
+                vc.copy_from_slice(&va);
+            }
+            for (i, (((p, &g), m), v)) in pt
+                .iter_mut()
+                .zip(gt)
+                .zip(mt.iter_mut())
+                .zip(vt.iter_mut())
+                .enumerate()
+            {
+                let g = grad(body + i, g);
                 *p *= decay;
-                *mi = beta1 * *mi + (1.0 - beta1) * g;
-                *vi = beta2 * *vi + (1.0 - beta2) * g * g;
-                let denom = libm::sqrtf(*vi) / bc2_sqrt + eps;
-                *p -= step_size * *mi / denom;
+                // torch: exp_avg.lerp_(grad, 1 - beta1) = m + w (g - m).
+                *m += w1 * (g - *m);
+                *v = b2 * *v + w2 * g * g;
+                let denom = libm::sqrtf(*v) / bc2_sqrt + eps;
+                *p -= step_size * (*m / denom);
             }
         }
-        UpdateRule::SgdSai {
-            lr,
-            momentum,
-            weight_decay,
-            gsnr,
-            step,
+        Coeffs::SgdSai {
+            decay,
+            scale,
+            mu,
+            first,
         } => {
-            let decay = 1.0 - lr * weight_decay;
-            let scale = lr * gsnr;
-            let buf = &mut *state[0];
-            for (i, ((p, &g), b)) in params.iter_mut().zip(grads).zip(buf.iter_mut()).enumerate() {
-                let g = grad_at(i, g);
-                *b = if step == 1 {
-                    g
-                } else {
-                    momentum * *b + (1.0 - momentum) * g
-                };
+            let keep = 1.0 - mu;
+            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
+                let g = grad(i, g);
+                *b = if first { g } else { mu * *b + keep * g };
                 *p = *p * decay - scale * *b;
             }
         }
+    }
+}
+
+/// `x = sqrt(x)` on 8 lanes: packed SSE on x86-64 (baseline there), `libm` elsewhere.
+#[inline(always)]
+fn sqrt_lanes(x: &mut [f32; 8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_loadu_ps, _mm_sqrt_ps, _mm_storeu_ps};
+        // SAFETY: SSE is part of the x86-64 baseline; the loads and stores stay inside the
+        // 8-element array (offsets 0 and 4, 4 lanes each).
+        unsafe {
+            let a = _mm_sqrt_ps(_mm_loadu_ps(x.as_ptr()));
+            let b = _mm_sqrt_ps(_mm_loadu_ps(x.as_ptr().add(4)));
+            _mm_storeu_ps(x.as_mut_ptr(), a);
+            _mm_storeu_ps(x.as_mut_ptr().add(4), b);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for v in x.iter_mut() {
+        *v = libm::sqrtf(*v);
     }
 }

@@ -1,2 +1,12 @@
-//! Data models of the SGD-dynamics papers: the feature-noise patch data of the benign-oscillation
-//! paper and the synthetic data of the SGD-noise-regimes paper.
+//! Data models of the SGD-dynamics papers and the small slice-only models trained on them (no
+//! allocation needed): the feature-noise patch data and two-layer patch CNN of the
+//! benign-oscillation paper, the boundary-density perceptron data and hinge-loss perceptron of the
+//! SGD-noise-regimes paper.
+
+pub mod feature_noise;
+pub mod patch_cnn;
+pub mod perceptron;
+
+pub use feature_noise::FeatureNoise;
+pub use patch_cnn::{stability_threshold, PatchCnn};
+pub use perceptron::BoundaryDensity;

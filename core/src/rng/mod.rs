@@ -3,6 +3,7 @@
 //! ([`stats`]).
 
 pub mod bulk;
+pub mod fastmath;
 pub mod philox;
 pub mod seq;
 pub mod stats;

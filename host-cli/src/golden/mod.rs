@@ -3,6 +3,7 @@
 //! Each area lists its cases in its own file.
 
 pub mod dp;
+pub mod federated;
 pub mod fractional;
 pub mod icl;
 pub mod optim;
@@ -38,6 +39,7 @@ pub fn all() -> Vec<GoldenCase> {
     v.extend(robust::cases());
     v.extend(score::cases());
     v.extend(fractional::cases());
+    v.extend(federated::cases());
     v
 }
 
