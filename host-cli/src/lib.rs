@@ -5,4 +5,5 @@ pub mod commands;
 pub mod data;
 pub mod framework;
 pub mod golden;
+pub mod images;
 pub mod repros;
