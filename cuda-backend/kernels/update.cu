@@ -48,13 +48,12 @@ extern "C" __global__ void nk_adamw(float* params, const float* grads, float* m,
         float beta1, float beta2, float eps, float decay, float step_size, float bc2_sqrt,
         int has_noise, nk_u64 seed, nk_u32 stream, nk_u64 offset, float sigma) {
     NK_UPDATE_LOOP({
-        float p = params[i] * decay;
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float mi = m[i] + (1.0f - beta1) * (g - m[i]);  // torch: exp_avg.lerp_(grad, 1 - beta1)
         float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
         m[i] = mi;
         v[i] = vi;
         float denom = sqrtf(vi) / bc2_sqrt + eps;
-        params[i] = p - step_size * mi / denom;
+        params[i] = params[i] * decay - step_size * (mi / denom);
     })
 }
 

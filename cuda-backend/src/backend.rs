@@ -23,7 +23,7 @@ use cudarc::cublas::{sys::cublasOperation_t, CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, PushKernelArg,
 };
-use noisekit::backend::{Backend, Scalar, Transpose, UpdateRule};
+use noisekit::backend::{AdamWScalars, Backend, Scalar, Transpose, UpdateRule};
 use noisekit::error::check;
 use noisekit::{Error, NoiseKey, Result};
 
@@ -726,13 +726,12 @@ impl Backend for CudaBackend {
                 weight_decay,
                 step,
             } => {
-                // Host constants computed exactly as apply_update does.
-                let t = step.min(i32::MAX as u64) as i32;
-                let bc1 = 1.0 - libm::powf(beta1, t as f32);
-                let bc2 = 1.0 - libm::powf(beta2, t as f32);
-                let step_size = lr / bc1;
-                let bc2_sqrt = libm::sqrtf(bc2);
-                let decay = 1.0 - lr * weight_decay;
+                // Host constants computed by the same function apply_update uses.
+                let AdamWScalars {
+                    decay,
+                    step_size,
+                    bc2_sqrt,
+                } = AdamWScalars::new(lr, beta1, beta2, weight_decay, step);
                 let [m, v, ..] = state else {
                     return Err(Error::invalid("state", 1.0, "one buffer per rule state"));
                 };

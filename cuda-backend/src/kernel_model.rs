@@ -10,7 +10,7 @@
 // `y = y + a` is kept as written in the CUDA source it mirrors (the same operation as `+=`).
 #![allow(clippy::assign_op_pattern)]
 
-use noisekit::backend::UpdateRule;
+use noisekit::backend::{AdamWScalars, UpdateRule};
 use noisekit::NoiseKey;
 
 const M0: u32 = 0xD251_1F53;
@@ -228,17 +228,17 @@ fn model_update(
                     weight_decay,
                     step,
                 } => {
-                    let t = step.min(i32::MAX as u64) as i32;
-                    let step_size = lr / (1.0 - libm::powf(beta1, t as f32));
-                    let bc2_sqrt = libm::sqrtf(1.0 - libm::powf(beta2, t as f32));
-                    let decay = 1.0 - lr * weight_decay;
-                    let pi = p[i] * decay;
-                    let mi = beta1 * s0[i] + (1.0f32 - beta1) * gi;
+                    let AdamWScalars {
+                        decay,
+                        step_size,
+                        bc2_sqrt,
+                    } = AdamWScalars::new(lr, beta1, beta2, weight_decay, step);
+                    let mi = s0[i] + (1.0f32 - beta1) * (gi - s0[i]);
                     let vi = beta2 * s1[i] + (1.0f32 - beta2) * gi * gi;
                     s0[i] = mi;
                     s1[i] = vi;
                     let denom = libm::sqrtf(vi) / bc2_sqrt + eps;
-                    p[i] = pi - step_size * mi / denom;
+                    p[i] = p[i] * decay - step_size * (mi / denom);
                 }
                 UpdateRule::SgdSai {
                     lr,

@@ -11,7 +11,7 @@ mod update_rule;
 
 #[cfg(feature = "alloc")]
 pub use cpu::{gemm_slices, CpuBackend};
-pub use update_rule::{apply_update, UpdateRule};
+pub use update_rule::{apply_update, AdamWScalars, UpdateRule};
 
 use crate::error::Result;
 use crate::rng::NoiseKey;

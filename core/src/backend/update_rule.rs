@@ -215,6 +215,34 @@ pub fn apply_update(
     Ok(())
 }
 
+/// The per-step scalars of AdamW, shared by every backend so that each one computes them alike:
+/// `decay = 1 - lr wd`, `step_size = lr / (1 - beta1^t)`, `bc2_sqrt = sqrt(1 - beta2^t)`, the bias
+/// corrections in `f64` as `torch.optim` computes them in Python, then rounded to `f32`.
+/// The element update is then `p = p decay - step_size (m / (sqrt(v) / bc2_sqrt + eps))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamWScalars {
+    /// `1 - lr wd`.
+    pub decay: f32,
+    /// `lr / (1 - beta1^t)`.
+    pub step_size: f32,
+    /// `sqrt(1 - beta2^t)`.
+    pub bc2_sqrt: f32,
+}
+
+impl AdamWScalars {
+    /// The scalars at 1-based step `step` (saturated at `i32::MAX`).
+    pub fn new(lr: f32, beta1: f32, beta2: f32, weight_decay: f32, step: u64) -> Self {
+        let t = step.min(i32::MAX as u64) as f64;
+        let bc1 = 1.0 - libm::pow(beta1 as f64, t);
+        let bc2 = 1.0 - libm::pow(beta2 as f64, t);
+        AdamWScalars {
+            decay: 1.0 - lr * weight_decay,
+            step_size: (lr as f64 / bc1) as f32,
+            bc2_sqrt: libm::sqrt(bc2) as f32,
+        }
+    }
+}
+
 /// Elements of noise generated per stack chunk.
 const CHUNK: usize = 256;
 
@@ -283,16 +311,13 @@ impl Coeffs {
                 weight_decay,
                 step,
             } => {
-                // torch: bias_correction = 1 - beta ** step in Python floats (f64).
-                let t = step.min(i32::MAX as u64) as i32;
-                let bc1 = 1.0 - libm::pow(beta1 as f64, t as f64);
-                let bc2 = 1.0 - libm::pow(beta2 as f64, t as f64);
+                let s = AdamWScalars::new(lr, beta1, beta2, weight_decay, step);
                 Coeffs::AdamW {
-                    decay: 1.0 - lr * weight_decay,
+                    decay: s.decay,
                     b1: beta1,
                     b2: beta2,
-                    step_size: (lr as f64 / bc1) as f32,
-                    bc2_sqrt: libm::sqrt(bc2) as f32,
+                    step_size: s.step_size,
+                    bc2_sqrt: s.bc2_sqrt,
                     eps,
                 }
             }
