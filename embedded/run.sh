@@ -25,7 +25,7 @@ text = sum(size.get(k, 0) for k in (".vector_table", ".text", ".rodata"))
 ram = sum(size.get(k, 0) for k in (".data", ".bss", ".uninit"))
 print(f"firmware size: text (flash) {text} B = {text / 1024:.1f} KiB, static RAM (data+bss) {ram} B")
 PY
-grep stack_high_water_bytes "$out_dir/firmware-output.txt"
+grep "stack_"  "$out_dir/firmware-output.txt"
 cd "$root"
 NOISEKIT_FIRMWARE_OUTPUT="$out_dir/firmware-output.txt" \
   cargo test --release -p noisekit-embedded-workloads --test parity -- --nocapture

@@ -11,31 +11,41 @@
 //! Type I starts from the stationary law `Y_0 ~ N(0, P0)`, `P0_ij = 1/(g_i + g_j)`, and outputs
 //! `Bhat(t_n) = omega . (Y_n - Y_0)`; type II starts from `Y_0 = 0` and outputs `omega . Y_n`.
 //! Cost per step and path: `O(K r)` with `r = rank(S) <= K`, plus `r` normals; memory `O(K)` per
-//! path (no allocator: output goes to caller slices).
+//! path (no allocator: output goes to caller slices). [`MafbmSamplerN<N>`] holds two `N x N`
+//! factors (`16 N^2` bytes): [`MafbmSampler`] (`N = 32`) takes any `K`, and a caller that knows
+//! `K` (firmware) picks `N = K` to keep the stack small.
 
 use rand_core::Rng;
 
-use super::psd::PsdFactor;
+use super::psd::PsdFactorN;
 use super::weights::{Kind, MAX_K};
 use crate::error::{check, Error, Result};
 use crate::rng::seq;
 
-/// Sampler of MA-fBM paths on a uniform grid of step `dt`; factors computed once.
+/// [`MafbmSamplerN`] for any `K <= 32`.
+pub type MafbmSampler = MafbmSamplerN<MAX_K>;
+
+/// Sampler of MA-fBM paths with `K <= N` OU components on a uniform grid of step `dt`; factors
+/// computed once.
 #[derive(Debug, Clone)]
-pub struct MafbmSampler {
+pub struct MafbmSamplerN<const N: usize> {
     k: usize,
-    omega: [f64; MAX_K],
-    decay: [f64; MAX_K],
-    step: PsdFactor,
-    init: Option<PsdFactor>,
+    omega: [f64; N],
+    decay: [f64; N],
+    step: PsdFactorN<N>,
+    init: Option<PsdFactorN<N>>,
 }
 
-impl MafbmSampler {
+impl<const N: usize> MafbmSamplerN<N> {
     /// A sampler for speeds `gamma`, weights `omega` (any normalisation), `kind`, step `dt > 0`.
     pub fn new(gamma: &[f64], omega: &[f64], kind: Kind, dt: f64) -> Result<Self> {
         let k = gamma.len();
-        if k == 0 || k > MAX_K {
-            return Err(Error::invalid("K", k as f64, "in 1..=32"));
+        if k == 0 || k > N.min(MAX_K) {
+            return Err(Error::invalid(
+                "K",
+                k as f64,
+                "in 1..=N (the sampler's capacity; 32 for MafbmSampler)",
+            ));
         }
         check::same_len("MafbmSampler (omega)", k, omega.len())?;
         check::all_finite_f64("omega", omega)?;
@@ -43,30 +53,37 @@ impl MafbmSampler {
         for &g in gamma {
             check::positive("gamma", g)?;
         }
-        let mut s = [0.0; MAX_K * MAX_K];
-        let mut p0 = [0.0; MAX_K * MAX_K];
-        for i in 0..k {
-            for j in 0..k {
-                let q = gamma[i] + gamma[j];
-                s[i * k + j] = -libm::expm1(-q * dt) / q;
-                p0[i * k + j] = 1.0 / q;
-            }
-        }
-        let mut om = [0.0; MAX_K];
-        om[..k].copy_from_slice(omega);
-        let mut decay = [0.0; MAX_K];
+        let mut decay = [0.0; N];
         for (d, &g) in decay.iter_mut().zip(gamma) {
             *d = libm::exp(-g * dt);
         }
+        let mut om = [0.0; N];
+        om[..k].copy_from_slice(omega);
+        // One `N x N` scratch, filled row-major with stride `k`, for each covariance in turn.
+        let mut m = [[0.0; N]; N];
+        let cov = |m: &mut [[f64; N]; N], f: &dyn Fn(f64) -> f64| {
+            let flat = m.as_flattened_mut();
+            for i in 0..k {
+                for j in 0..k {
+                    flat[i * k + j] = f(gamma[i] + gamma[j]);
+                }
+            }
+        };
+        cov(&mut m, &|q| -libm::expm1(-q * dt) / q);
+        let step = PsdFactorN::new(&m.as_flattened()[..k * k], k)?;
+        let init = match kind {
+            Kind::TypeI => {
+                cov(&mut m, &|q| 1.0 / q);
+                Some(PsdFactorN::new(&m.as_flattened()[..k * k], k)?)
+            }
+            Kind::TypeII => None,
+        };
         Ok(Self {
             k,
             omega: om,
             decay,
-            step: PsdFactor::new(&s[..k * k], k)?,
-            init: match kind {
-                Kind::TypeI => Some(PsdFactor::new(&p0[..k * k], k)?),
-                Kind::TypeII => None,
-            },
+            step,
+            init,
         })
     }
 
@@ -83,10 +100,10 @@ impl MafbmSampler {
     /// One path `Bhat(t_0 = 0), ..., Bhat(t_n)` into `out` (length `n_steps + 1`; `out[0] = 0`).
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f64]) -> Result<()> {
         let k = self.k;
-        let mut y = [0.0; MAX_K];
-        let mut y0 = [0.0; MAX_K];
-        let mut z = [0.0; MAX_K];
-        let mut xi = [0.0; MAX_K];
+        let mut y = [0.0; N];
+        let mut y0 = [0.0; N];
+        let mut z = [0.0; N];
+        let mut xi = [0.0; N];
         if let Some(f0) = &self.init {
             let r = f0.rank();
             for zi in &mut z[..r] {

@@ -7,33 +7,42 @@
 //! at step `k` pick the largest remaining diagonal `d_p`, stop when `d_p <= 1e-15 * max diag`,
 //! otherwise `F[i, k] = (A[i, p] - sum_{j<k} F[i, j] F[p, j]) / sqrt(d_p)`.
 //! Result: `F` (`n x r`, rows in the original order) with `F F' = A` up to the dropped trailing
-//! pivots. Cost `O(n^2 r)`, `n <= 32`, fixed storage (no allocator).
+//! pivots. Cost `O(n^2 r)`, fixed storage (no allocator): [`PsdFactorN<N>`] holds `N x N` values
+//! (`8 N^2` bytes), so a caller that knows its size (firmware with `K = 5`) keeps it on a small
+//! stack; [`PsdFactor`] is the `N = 32` default.
 
 use super::weights::MAX_K;
 use crate::error::{check, Error, Result};
 
-/// `F` with `F F' ~= A` for an `n x n` PSD matrix, `n <= 32`.
+/// [`PsdFactorN`] for any `n <= 32`.
+pub type PsdFactor = PsdFactorN<MAX_K>;
+
+/// `F` with `F F' ~= A` for an `n x n` PSD matrix, `n <= N`.
 #[derive(Debug, Clone)]
-pub struct PsdFactor {
-    /// Row-major `n x MAX_K` storage; columns `0..rank` are used.
-    f: [f64; MAX_K * MAX_K],
+pub struct PsdFactorN<const N: usize> {
+    /// Rows `0..n`; columns `0..rank` are used.
+    f: [[f64; N]; N],
     n: usize,
     rank: usize,
 }
 
-impl PsdFactor {
-    /// Factors the row-major `n x n` symmetric matrix `a` (`n = sqrt(a.len())`, `1..=32`).
-    /// Errors: non-square length or `n > 32` -> `ShapeMismatch`/`InvalidParam`; non-finite entry ->
+impl<const N: usize> PsdFactorN<N> {
+    /// Factors the row-major `n x n` symmetric matrix `a` (`n` in `1..=N`).
+    /// Errors: `a.len() != n^2` or `n` outside `1..=N` -> `ShapeMismatch`/`InvalidParam`; non-finite entry ->
     /// `NonFinite`; a clearly negative pivot (< -1e-8 of the largest diagonal) -> `Numerical`.
     pub fn new(a: &[f64], n: usize) -> Result<Self> {
-        if n == 0 || n > MAX_K {
-            return Err(Error::invalid("matrix size", n as f64, "in 1..=32"));
+        if n == 0 || n > N {
+            return Err(Error::invalid(
+                "matrix size",
+                n as f64,
+                "in 1..=N (the factor's capacity; 32 for PsdFactor)",
+            ));
         }
         check::same_len("PsdFactor (a)", n * n, a.len())?;
         check::all_finite_f64("PSD matrix", a)?;
-        let mut f = [0.0; MAX_K * MAX_K];
-        let mut d = [0.0; MAX_K];
-        let mut used = [false; MAX_K];
+        let mut f = [[0.0; N]; N];
+        let mut d = [0.0; N];
+        let mut used = [false; N];
         let mut dmax: f64 = 0.0;
         for i in 0..n {
             d[i] = a[i * n + i];
@@ -61,17 +70,17 @@ impl PsdFactor {
             }
             let piv = libm::sqrt(best);
             used[p] = true;
-            f[p * MAX_K + k] = piv;
+            f[p][k] = piv;
             for i in 0..n {
                 if used[i] {
                     continue;
                 }
                 let mut s = a[i * n + p];
                 for j in 0..k {
-                    s -= f[i * MAX_K + j] * f[p * MAX_K + j];
+                    s -= f[i][j] * f[p][j];
                 }
                 let v = s / piv;
-                f[i * MAX_K + k] = v;
+                f[i][k] = v;
                 d[i] -= v * v;
             }
             rank = k + 1;
@@ -92,7 +101,7 @@ impl PsdFactor {
     /// Entry `F[i, j]` (0 outside the factor).
     pub fn get(&self, i: usize, j: usize) -> f64 {
         if i < self.n && j < self.rank {
-            self.f[i * MAX_K + j]
+            self.f[i][j]
         } else {
             0.0
         }
@@ -103,7 +112,7 @@ impl PsdFactor {
         check::same_len("PsdFactor::apply (z)", self.rank, z.len())?;
         check::same_len("PsdFactor::apply (out)", self.n, out.len())?;
         for (i, o) in out.iter_mut().enumerate() {
-            let row = &self.f[i * MAX_K..i * MAX_K + self.rank];
+            let row = &self.f[i][..self.rank];
             *o = row.iter().zip(z).map(|(a, b)| a * b).sum();
         }
         Ok(())

@@ -29,14 +29,14 @@
 //! Correction to the reference code: its `return_cost` diagnostic for type I uses
 //! `c = T^(2H+1)/(2H+1)` and `omega' A omega - b' omega + c`; [`objective_ratio`] uses the formula
 //! above. `A` is SPD but badly conditioned (cond ~ 5e2 for K = 5, gamma_max = 20; ~2e7 for K = 20,
-//! gamma_max = 1000): the solve is done in f64 by Cholesky (nalgebra, on a 32 x 32 matrix padded with
-//! the identity, so no allocator is needed), falling back to LU with partial pivoting.
+//! gamma_max = 1000): the solve is done in f64 by an in-place Cholesky on the `K x K` system
+//! ([`crate::linalg::cholesky_solve_in_place`]), falling back to LU with partial pivoting; no
+//! allocator and about 8 KiB of stack.
 //! Cost: `O(K^3)` once per `(H, T)`, `K <= 32`.
-
-use nalgebra::SMatrix;
 
 use super::special::{gamma_p, qez, v_h};
 use crate::error::{check, Error, Result};
+use crate::linalg::{cholesky_solve_in_place, lu_solve_in_place};
 
 /// Largest number of OU components (beyond it the system is too ill-conditioned to be useful).
 pub const MAX_K: usize = 32;
@@ -180,24 +180,19 @@ pub fn omega_optimal(
             }
         }
     }
+    // Solved in place on the K x K system (a padded 32 x 32 nalgebra solve costs ~60 KiB of
+    // stack, too much for a microcontroller): Cholesky, and LU with partial pivoting when the
+    // badly conditioned Gram matrix is not numerically positive definite.
     let mut a = [0.0; MAX_K * MAX_K];
     let mut b = [0.0; MAX_K];
     normal_equations(gamma, h, t, kind, &mut a[..k * k], &mut b[..k])?;
-    // Pad to 32 x 32 with the identity: the solution's first K entries solve the K x K system.
-    let mut m = SMatrix::<f64, MAX_K, MAX_K>::identity();
-    for i in 0..k {
-        for j in 0..k {
-            m[(i, j)] = a[i * k + j];
+    if !cholesky_solve_in_place(&mut a[..k * k], &mut b[..k], k) {
+        normal_equations(gamma, h, t, kind, &mut a[..k * k], &mut b[..k])?;
+        if !lu_solve_in_place(&mut a[..k * k], &mut b[..k], k) {
+            return Err(Error::Numerical("weight system is singular"));
         }
     }
-    let rhs = nalgebra::SVector::<f64, MAX_K>::from_column_slice(&b);
-    let sol = match m.cholesky() {
-        Some(ch) => ch.solve(&rhs),
-        None => m
-            .lu()
-            .solve(&rhs)
-            .ok_or(Error::Numerical("weight system is singular"))?,
-    };
+    let sol = &b[..k];
     let scale = norm_scale(h, kind, norm)?;
     for (o, s) in out.iter_mut().zip(sol.iter()) {
         if !s.is_finite() {

@@ -5,14 +5,14 @@
 
 use noisekit::accounting::{epsilon_for, DP_ACCOUNTING_ORDERS};
 use noisekit::backend::{apply_update, UpdateRule};
-use noisekit::fractional::mafbm::MafbmSampler;
+use noisekit::fractional::mafbm::MafbmSamplerN;
 use noisekit::fractional::weights::{gamma_grid, omega_optimal, Kind, Normalisation};
 use noisekit::privacy::clip::NanPolicy;
 use noisekit::privacy::dpsgd::dp_sgd_step;
 use noisekit::rng::{bulk, philox4x32_10, seq, NoiseKey, PhiloxRng};
 use noisekit::score::prior_score::LevelPrior;
 use noisekit::score::tweedie::{denoise, NoiseModel};
-use noisekit::Result;
+pub use noisekit::Result;
 
 /// Receives named results.
 pub trait Sink {
@@ -183,7 +183,8 @@ pub fn mafbm<S: Sink>(sink: &mut S) -> Result<()> {
         &mut omega,
     )?;
     sink.doubles("mafbm_omega", &omega);
-    let sampler = MafbmSampler::new(&gamma, &omega, Kind::TypeI, 1.0 / 32.0)?;
+    // Capacity 5 = K: two 5 x 5 factors instead of the default 32 x 32 (16 KiB).
+    let sampler = MafbmSamplerN::<5>::new(&gamma, &omega, Kind::TypeI, 1.0 / 32.0)?;
     let mut path = [0.0f64; 33];
     sampler.sample(&mut PhiloxRng::new(NoiseKey::new(5, 1)), &mut path)?;
     sink.doubles("mafbm_path", &path);

@@ -73,6 +73,7 @@ fn firmware_matches_host() {
     let mut host = Collect::default();
     run_all(&mut host).expect("host workloads run");
     assert!(!host.0.is_empty());
+    let (mut values, mut identical) = (0usize, 0usize);
     for (name, want) in &host.0 {
         let kind = host.1[name];
         let (fkind, got) = fw
@@ -81,6 +82,8 @@ fn firmware_matches_host() {
         assert_eq!(*fkind, kind, "{name}: kind");
         assert_eq!(got.len(), want.len(), "{name}: length");
         for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            values += 1;
+            identical += usize::from(g == w);
             match kind {
                 'u' => assert_eq!(g, w, "{name}[{i}]"),
                 'f' => {
@@ -98,7 +101,7 @@ fn firmware_matches_host() {
         }
     }
     println!(
-        "embedded parity: {} results match the firmware",
+        "embedded parity: {} results match the firmware; {identical} of {values} values bit-identical",
         host.0.len()
     );
 }
