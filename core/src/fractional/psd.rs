@@ -75,10 +75,10 @@ impl<const N: usize> PsdFactorN<N> {
                 if used[i] {
                     continue;
                 }
-                let mut s = a[i * n + p];
-                for j in 0..k {
-                    s -= f[i][j] * f[p][j];
-                }
+                let s = f[i][..k]
+                    .iter()
+                    .zip(&f[p][..k])
+                    .fold(a[i * n + p], |s, (x, y)| s - x * y);
                 let v = s / piv;
                 f[i][k] = v;
                 d[i] -= v * v;
