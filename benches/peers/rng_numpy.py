@@ -17,13 +17,17 @@ except ImportError:  # pragma: no cover
 N = 10_000_000
 
 
-def best(f, reps=5):
+def times(f, reps=15):
     ts = []
     for _ in range(reps):
         t = time.perf_counter()
         f()
         ts.append(time.perf_counter() - t)
-    return min(ts)
+    return sorted(ts)
+
+
+def best(f, reps=5):
+    return times(f, reps)[0]
 
 
 def main():
@@ -38,10 +42,14 @@ def main():
     n = 1024
     a32 = np.random.default_rng(2).standard_normal((n, n)).astype(np.float32)
     b32 = np.random.default_rng(3).standard_normal((n, n)).astype(np.float32)
+    if threadpool_limits is None:
+        print("threadpoolctl is missing (pip install threadpoolctl): thread counts are not pinned")
     for threads in (1, 2):
         ctx = threadpool_limits(threads) if threadpool_limits else None
-        t = best(lambda: a32 @ b32)
-        print(f"numpy sgemm 1024^3, {threads} thread(s): {2 * n**3 / t / 1e9:.1f} GFLOP/s")
+        ts = times(lambda: a32 @ b32)
+        flops = 2 * n**3
+        print(f"numpy sgemm 1024^3, {threads} thread(s): best {flops / ts[0] / 1e9:.1f} GFLOP/s, "
+              f"median {flops / ts[len(ts) // 2] / 1e9:.1f} GFLOP/s")
         if ctx:
             ctx.unregister() if hasattr(ctx, "unregister") else None
     if threadpool_limits:

@@ -10,7 +10,7 @@ mod cpu;
 mod update_rule;
 
 #[cfg(feature = "alloc")]
-pub use cpu::{gemm_slices, CpuBackend};
+pub use cpu::{gemm_slices, gemm_slices_threads, gemm_threads, CpuBackend};
 pub use update_rule::{apply_update, AdamWScalars, UpdateRule};
 
 use crate::error::Result;
