@@ -13,18 +13,19 @@
 //! Sampling: `w = sqrt(lambda / M) (a + i b)`, `a, b ~ N(0, I_M)`, `x = FFT(w)`; `Re x[0..n]` and
 //! `Im x[0..n]` are two independent fGn paths. fBM on `[0, T]`: scale by `(T/n)^H`, cumulative sum,
 //! `X_0 = 0` (n + 1 points, like `fbm`).
-//! FFT: our `no_std` radix-2 transform ([`super::fft`]); the eigenvalues and twiddles are computed
-//! once per `(n, H)` when the sampler is built (the cache), stored in bit-reversed order so the
-//! white-noise input is written straight into the transform's bit-reversed input positions (the
-//! permutation pass is skipped); a pair of paths costs `2M` normals and one length-`M` complex FFT
-//! (`O(M log M)`).
+//! FFT: the [`super::fft::Fft`] plan (`rustfft` under `std`, the `no_std` radix-2 transform
+//! otherwise); the eigenvalues and the plan are computed once per `(n, H)` when the sampler is
+//! built (the cache); a pair of paths costs `2M` normals and one length-`M` complex FFT
+//! (`O(M log M)`). The two builds give the same paths up to the transforms' rounding.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use rand_core::Rng;
 
-use super::fft::{bit_reverse, Fft};
+#[cfg(feature = "std")]
+use super::fft::Complex64;
+use super::fft::Fft;
 use crate::error::{check, Error, Result};
 use crate::rng::seq;
 
@@ -42,9 +43,16 @@ pub struct DaviesHarte {
     n: usize,
     h: f64,
     scale: f64,
+    /// `sqrt(lambda_k / M)`, natural order.
     sqrt_lam: Vec<f64>,
     fft: Fft,
+    #[cfg(feature = "std")]
+    buf: Vec<Complex64>,
+    #[cfg(feature = "std")]
+    scratch: Vec<Complex64>,
+    #[cfg(not(feature = "std"))]
     re: Vec<f64>,
+    #[cfg(not(feature = "std"))]
     im: Vec<f64>,
     spare: Option<Vec<f64>>,
 }
@@ -80,12 +88,8 @@ impl DaviesHarte {
             };
         }
         fft.forward(&mut re, &mut im)?;
-        // Stored in bit-reversed order: sampling writes the white-noise input of the transform
-        // straight into bit-reversed positions and skips the permutation pass.
-        let bits = m.trailing_zeros();
         let mut sqrt_lam = vec![0.0; m];
-        for (j, s) in sqrt_lam.iter_mut().enumerate() {
-            let l = re[bit_reverse(j, bits)];
+        for (s, &l) in sqrt_lam.iter_mut().zip(&re) {
             if l < -1e-10 {
                 return Err(Error::Numerical(
                     "circulant embedding is not positive semi-definite",
@@ -93,15 +97,20 @@ impl DaviesHarte {
             }
             *s = libm::sqrt(l.max(0.0) / m as f64);
         }
-        re.fill(0.0);
         Ok(Self {
             n,
             h,
             scale: libm::pow(t / n as f64, h),
             sqrt_lam,
-            fft,
+            #[cfg(feature = "std")]
+            buf: vec![Complex64::new(0.0, 0.0); m],
+            #[cfg(feature = "std")]
+            scratch: vec![Complex64::new(0.0, 0.0); fft.scratch_len()],
+            #[cfg(not(feature = "std"))]
             re,
+            #[cfg(not(feature = "std"))]
             im,
+            fft,
             spare: None,
         })
     }
@@ -123,14 +132,8 @@ impl DaviesHarte {
 
     /// The embedding eigenvalues `lambda_k`, natural order (recomputed from the cache).
     pub fn eigenvalues(&self) -> Vec<f64> {
-        let m = self.sqrt_lam.len();
-        let bits = m.trailing_zeros();
-        (0..m)
-            .map(|k| {
-                let s = self.sqrt_lam[bit_reverse(k, bits)];
-                s * s * m as f64
-            })
-            .collect()
+        let m = self.sqrt_lam.len() as f64;
+        self.sqrt_lam.iter().map(|s| s * s * m).collect()
     }
 
     /// Two independent unit-step fGn paths of length `n` into `a`, `b`.
@@ -142,18 +145,32 @@ impl DaviesHarte {
     ) -> Result<()> {
         check::same_len("DaviesHarte::fgn_pair (a)", self.n, a.len())?;
         check::same_len("DaviesHarte::fgn_pair (b)", self.n, b.len())?;
-        for ((r, i), &s) in self
-            .re
-            .iter_mut()
-            .zip(self.im.iter_mut())
-            .zip(&self.sqrt_lam)
+        #[cfg(feature = "std")]
         {
-            *r = s * seq::normal(rng);
-            *i = s * seq::normal(rng);
+            for (c, &s) in self.buf.iter_mut().zip(&self.sqrt_lam) {
+                let re = s * seq::normal(rng);
+                *c = Complex64::new(re, s * seq::normal(rng));
+            }
+            self.fft.forward_complex(&mut self.buf, &mut self.scratch)?;
+            for ((x, y), c) in a.iter_mut().zip(b.iter_mut()).zip(&self.buf) {
+                (*x, *y) = (c.re, c.im);
+            }
         }
-        self.fft.forward_bitrev_input(&mut self.re, &mut self.im)?;
-        a.copy_from_slice(&self.re[..self.n]);
-        b.copy_from_slice(&self.im[..self.n]);
+        #[cfg(not(feature = "std"))]
+        {
+            for ((r, i), &s) in self
+                .re
+                .iter_mut()
+                .zip(self.im.iter_mut())
+                .zip(&self.sqrt_lam)
+            {
+                *r = s * seq::normal(rng);
+                *i = s * seq::normal(rng);
+            }
+            self.fft.forward(&mut self.re, &mut self.im)?;
+            a.copy_from_slice(&self.re[..self.n]);
+            b.copy_from_slice(&self.im[..self.n]);
+        }
         Ok(())
     }
 

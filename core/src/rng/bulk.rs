@@ -366,6 +366,7 @@ mod tests {
     use super::*;
 
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    #[allow(clippy::needless_range_loop)]
     #[test]
     fn avx2_philox_lanes_equal_the_portable_ones() {
         if !std::is_x86_feature_detected!("avx2") {

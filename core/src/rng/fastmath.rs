@@ -57,6 +57,7 @@ pub fn sincos_turns(u: f32) -> (f32, f32) {
     // Nearest quarter turn, 0..=4: floor(4u + 1/2), exact for 24-bit u. The clamp keeps the
     // conversion in range for any input (NaN included), so the unchecked conversion (a plain
     // truncating `cvttps2dq` that vectorises, unlike `as i32`'s saturating scalar sequence) is sound.
+    #[allow(clippy::manual_clamp)] // `clamp` keeps NaN; max/min map it into range
     let t = (u * 4.0 + 0.5).max(0.0).min(4.5);
     // SAFETY: `t` is finite and in [0, 4.5], so its truncation fits an i32.
     let q: i32 = unsafe { t.to_int_unchecked() };
@@ -73,6 +74,8 @@ pub fn sincos_turns(u: f32) -> (f32, f32) {
     (sin, cos)
 }
 
+// fdlibm's published decimal constants (they round to the intended doubles).
+#[allow(clippy::excessive_precision)]
 /// Natural logarithm of a positive normal `f64` (fdlibm's reduction and polynomial, branch-free).
 /// Zero, subnormal, negative and non-finite inputs give a finite but meaningless value (the
 /// Box-Muller transform only passes uniforms in `[2^-53, 1]`).
@@ -107,6 +110,7 @@ pub fn ln_f64(x: f64) -> f64 {
     k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
 }
 
+#[allow(clippy::excessive_precision)]
 /// `(sin(2 pi u), cos(2 pi u))` for `u` in `[0, 1]` (`f64`; the reduction `u - j/4` is exact).
 #[inline(always)]
 pub fn sincos_turns_f64(u: f64) -> (f64, f64) {
@@ -127,6 +131,7 @@ pub fn sincos_turns_f64(u: f64) -> (f64, f64) {
         -1.135_964_755_778_819_482_65e-11,
     ];
     // As in `sincos_turns`: clamped so the unchecked (vectorisable) conversion is sound.
+    #[allow(clippy::manual_clamp)] // `clamp` keeps NaN; max/min map it into range
     let t = (u * 4.0 + 0.5).max(0.0).min(4.5);
     // SAFETY: `t` is finite and in [0, 4.5], so its truncation fits an i32.
     let q: i32 = unsafe { t.to_int_unchecked() };
