@@ -121,15 +121,7 @@ fn fill_blocks_lanes(
     let mut chunks = out.chunks_exact_mut(4 * LANES);
     let mut block = key.offset.wrapping_add(first_block);
     for chunk in &mut chunks {
-        // Structure of arrays: lane l holds block `block + l`.
-        let mut x = [[0u32; LANES]; 4];
-        for l in 0..LANES {
-            let b = block.wrapping_add(l as u64);
-            x[0][l] = b as u32;
-            x[1][l] = (b >> 32) as u32;
-            x[2][l] = key.stream;
-        }
-        philox(&mut x, k);
+        let x = lane_words(key, block, k, &philox);
         let mut z = [[0f32; LANES]; 4];
         for l in 0..LANES {
             let (a, b) = box_muller_f32(u32_to_unit_f32(x[0][l]), u32_to_unit_f32(x[1][l]));
@@ -160,6 +152,27 @@ fn fill_blocks_lanes(
         let (c, d) = box_muller_f32(u32_to_unit_f32(w[2]), u32_to_unit_f32(w[3]));
         o.copy_from_slice(&[a, b, c, d]);
     }
+}
+
+/// The Philox words of blocks `first, first + 1, ..., first + LANES - 1` (absolute counters) as a
+/// structure of arrays: `x[w][l]` is word `w` of block `first + l`.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn lane_words(
+    key: &NoiseKey,
+    first: u64,
+    k: [u32; 2],
+    philox: &impl Fn(&mut [[u32; LANES]; 4], [u32; 2]),
+) -> [[u32; LANES]; 4] {
+    let mut x = [[0u32; LANES]; 4];
+    for l in 0..LANES {
+        let b = first.wrapping_add(l as u64);
+        x[0][l] = b as u32;
+        x[1][l] = (b >> 32) as u32;
+        x[2][l] = key.stream;
+    }
+    philox(&mut x, k);
+    x
 }
 
 /// Philox4x32-10 on `LANES` counters at once (the counter's last word is 0 and is overwritten).
@@ -311,14 +324,7 @@ fn fill_pairs_f64_lanes(
     let mut chunks = out.chunks_exact_mut(2 * LANES);
     let mut block = 0u64;
     for chunk in &mut chunks {
-        let mut x = [[0u32; LANES]; 4];
-        for l in 0..LANES {
-            let b = key.offset.wrapping_add(block + l as u64);
-            x[0][l] = b as u32;
-            x[1][l] = (b >> 32) as u32;
-            x[2][l] = key.stream;
-        }
-        philox(&mut x, k);
+        let x = lane_words(key, key.offset.wrapping_add(block), k, &philox);
         let mut z = [[0f64; LANES]; 2];
         for l in 0..LANES {
             let (a, b) = box_muller_f64(
