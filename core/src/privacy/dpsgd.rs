@@ -119,7 +119,7 @@ pub fn add_group_noise(
         let end = (start + len).min(out.len());
         if let Some(seg) = out.get_mut(start..end) {
             if std != 0.0 {
-                bulk::for_each_normal_f32(key, start, seg.len(), |i, v| seg[i - start] += std * v);
+                bulk::add_normal_f32_at(key, start, std, seg);
             }
         }
         start += len;

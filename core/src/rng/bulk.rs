@@ -276,10 +276,23 @@ pub fn fill_normal_f32_par(key: &NoiseKey, out: &mut [f32], threads: usize) {
     });
 }
 
-/// `x[i] += sigma * N(0,1)`.
+/// `x[i] += sigma * N(0,1)` (element `i` of the stream).
 pub fn add_normal_f32(key: &NoiseKey, sigma: f32, x: &mut [f32]) {
-    let n = x.len();
-    for_each_normal_f32(key, 0, n, |i, z| x[i] += sigma * z);
+    add_normal_f32_at(key, 0, sigma, x);
+}
+
+/// `x[j] += sigma * N(0,1)` with element `start + j` of the stream: normals from the lane fill,
+/// 256 at a time into a stack buffer (no allocation).
+pub fn add_normal_f32_at(key: &NoiseKey, start: usize, sigma: f32, x: &mut [f32]) {
+    const CHUNK: usize = 256;
+    let mut z = [0f32; CHUNK];
+    for (c, chunk) in x.chunks_mut(CHUNK).enumerate() {
+        let zc = &mut z[..chunk.len()];
+        fill_normal_f32_at(key, start + c * CHUNK, zc);
+        for (v, &zi) in chunk.iter_mut().zip(zc.iter()) {
+            *v += sigma * zi;
+        }
+    }
 }
 
 /// `out[i] = N(0,1)` in `f64`; element `i` reads block `offset + i / 2`.
@@ -516,6 +529,14 @@ mod tests {
         add_normal_f32(&key, 0.5, &mut x);
         for i in 0..10 {
             assert_eq!(x[i], 1.0 + 0.5 * z[i]);
+        }
+        // Offsets and lengths that cut blocks and chunks: element `start + j` of the stream.
+        for (start, n) in [(3usize, 600usize), (256, 257), (1001, 5)] {
+            let mut x = [2f32; 600];
+            add_normal_f32_at(&key, start, -1.5, &mut x[..n]);
+            let mut want = [2f32; 600];
+            for_each_normal_f32(&key, start, n, |i, v| want[i - start] += -1.5 * v);
+            assert_eq!(x, want, "start {start} n {n}");
         }
     }
 }
