@@ -1,6 +1,6 @@
 //! DP benchmarks, each paired with a Python peer (see benches/README.md):
 //! - the RDP accountant: epsilon for q = 0.01, sigma = 1.1, 10 000 steps, delta = 1e-5 on
-//!   dp-accounting's 156-order grid (peer: benches/peers/dp_accounting.py);
+//!   dp-accounting's 156-order grid (peer: benches/peers/rdp_accountant_peer.py);
 //! - DP-SGD on an MLP 784-256-10, batch 256 (ghost clipping, C = 1, z = 1) and the same
 //!   non-private SGD step (peer: benches/peers/dp_opacus.py). Samples/s = 256 / time per step.
 

@@ -1,6 +1,6 @@
 """Peer for benches/benches/dp.rs: dp-accounting 0.6.0 RdpAccountant epsilon for
 (q=0.01, sigma=1.1, steps=10000, delta=1e-5) on its DEFAULT_RDP_ORDERS (156 orders).
-Prints the median of repeated timings in ms. Run: python3 benches/peers/dp_accounting.py"""
+Prints the median of repeated timings in ms. Run: python3 benches/peers/rdp_accountant_peer.py"""
 import os
 import statistics
 import time
