@@ -3,6 +3,8 @@
 //! benign-oscillation paper, the boundary-density perceptron data and hinge-loss perceptron of the
 //! SGD-noise-regimes paper.
 
+#[cfg(feature = "alloc")]
+pub mod alpha_net;
 pub mod feature_noise;
 pub mod patch_cnn;
 pub mod perceptron;

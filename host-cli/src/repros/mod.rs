@@ -20,6 +20,7 @@ pub mod noise2score;
 pub mod rldp;
 pub mod sampler_stats;
 pub mod score_estimation;
+pub mod sgd_noise_phase;
 pub mod sgd_noise_regimes;
 pub mod sgd_sai;
 pub mod sso;

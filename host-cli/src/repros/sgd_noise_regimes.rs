@@ -16,6 +16,7 @@ use noisekit::dynamics::BoundaryDensity;
 use noisekit::rng::seq;
 use serde::{Deserialize, Serialize};
 
+use super::sgd_noise_phase::{self as phase, PhaseConfig};
 use crate::framework::table::num;
 use crate::framework::{Ctx, Outcome, Plot, Repro, Series, Table};
 
@@ -33,6 +34,7 @@ struct Config {
     check_every: usize,
     max_steps: usize,
     reps: u64,
+    part_b: PhaseConfig,
 }
 
 struct Cell {
@@ -115,6 +117,7 @@ impl Repro for SgdNoiseRegimes {
             check_every: 200,
             max_steps: 1_000_000,
             reps: if ctx.quick { 4 } else { 8 },
+            part_b: PhaseConfig::default_for(ctx.quick),
         })?;
         if cfg.sizes.len() < 2 || cfg.reps == 0 || cfg.check_every == 0 || cfg.n_test == 0 {
             anyhow::bail!("config: at least two sizes, reps >= 1, check_every >= 1, n_test >= 1");
@@ -339,6 +342,19 @@ impl Repro for SgdNoiseRegimes {
             plot_p = plot_p.with(Series::line(format!("T = {t}"), pts));
         }
         out.plots.push(plot_p);
+        let cells_b = phase::run(ctx, &cfg.part_b)?;
+        let [pa, pb, pc] = phase::pattern(&cells_b);
+        out.measure("part_b_pattern_a_b_c", [pa, pb, pc]);
+        out.notes.push(format!(
+            "Part B ((alpha, T) phase diagram of a 2-layer ReLU net, d = {}, h = {}, P = {}, B = {}, \
+             cap {} steps; printed, not gated): expected pattern (a) dw_rel rises with T at the largest \
+             alpha, >= 10x over the grid: {pa}; (b) at the smallest T, feature learning (smallest \
+             alpha) beats lazy on test error: {pb}; (c) no divergent cell at T <= 1e-2: {pc}.",
+            cfg.part_b.d, cfg.part_b.h, cfg.part_b.p, cfg.part_b.batch, cfg.part_b.max_steps
+        ));
+        let tb = phase::table(&cells_b);
+        out.notes.push(tb.to_markdown());
+        out.csv.push(("part_b.csv".into(), tb));
         Ok(out)
     }
 }
