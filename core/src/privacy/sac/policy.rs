@@ -24,7 +24,8 @@ const LOSS_FEATURE: usize = 3;
 const FEATURES: usize = 4;
 
 /// The RLDP reward `(L_prev - L_now) / max(L_prev, 1e-8) - lambda (f_now - f_prev)` where `f` is
-/// the spent fraction `eps_spent / eps_target`.
+/// the spent fraction `eps_spent / eps_target`. A loss `<= 0` means "not observed" (the hook
+/// reports 0 before the first step or without public data): then the loss term is 0.
 pub fn rldp_reward(
     loss_prev: f64,
     loss_now: f64,
@@ -32,7 +33,12 @@ pub fn rldp_reward(
     frac_now: f64,
     lambda: f64,
 ) -> f64 {
-    (loss_prev - loss_now) / loss_prev.max(1e-8) - lambda * (frac_now - frac_prev)
+    let gain = if loss_prev > 0.0 && loss_now > 0.0 {
+        (loss_prev - loss_now) / loss_prev.max(1e-8)
+    } else {
+        0.0
+    };
+    gain - lambda * (frac_now - frac_prev)
 }
 
 /// Settings of [`SacPolicy`].
@@ -186,6 +192,8 @@ mod tests {
         let r = rldp_reward(0.8, 0.6, 0.1, 0.15, 1.0);
         assert!((r - (0.25 - 0.05)).abs() < 1e-15);
         assert_eq!(rldp_reward(0.0, 0.0, 0.0, 0.0, 1.0), 0.0);
+        // No loss observed yet: only the spend term.
+        assert!((rldp_reward(0.0, 0.7, 0.0, 0.1, 2.0) + 0.2).abs() < 1e-15);
     }
 
     #[test]
