@@ -713,7 +713,7 @@ impl Repro for Rldp {
              (3) best fixed - worst fixed >= 0.04; (4) adaptive final C within x2 of the median per-sample norm; \
              (5) RL-hook replay of the adaptive knobs reproduces the run (knobs 1e-12 rel, weights 1e-6, eps 1e-12); \
              (6) every SAC run (budget guard active) ends with ledger eps <= 3 (1 + 1e-9); \
-             (7) SAC mean accuracy >= best fixed - 0.01. Reported, not gated: the update budget each controller \
+             (7) clip-only SAC mean accuracy >= best fixed - 0.01. Reported, not gated: the update budget each controller \
              needs to reach the best fixed C's final accuracy (within one test-set standard error)",
         )?;
         out.pass = c1 && c2 && c3 && c4 && c5 && c6 && c7;
