@@ -2,7 +2,7 @@
 
 use noisekit_cli::framework::runner::{run_one, RunOptions};
 
-fn run(name: &str) {
+fn run(name: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let repro = noisekit_cli::repros::find(name).expect("registered");
     let opts = RunOptions {
@@ -30,6 +30,7 @@ fn run(name: &str) {
         })
         .count();
     assert!(svgs >= 1, "{name}: no plot");
+    serde_json::from_str(&std::fs::read_to_string(folder.join("result.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -39,5 +40,12 @@ fn dp_accounting_quick_passes() {
 
 #[test]
 fn rldp_quick_passes() {
-    run("rldp");
+    let r = run("rldp");
+    let m = &r["measured"];
+    // The SAC controllers ran, kept the (eps, delta) contract and the clip-only one is within 0.01
+    // of the best fixed clip norm.
+    assert!(m["sac_max_eps"].as_f64().unwrap() <= 3.0 * (1.0 + 1e-9));
+    assert!(m["sac_wide_max_eps"].as_f64().unwrap() <= 3.0 * (1.0 + 1e-9));
+    assert!(m["sac_gap_to_best_fixed"].as_f64().unwrap() <= 0.01);
+    assert!(m["sac_gradient_updates"].as_u64().unwrap() > 0);
 }

@@ -1,7 +1,8 @@
 //! DP-SGD: per-sample clipping, Gaussian noise, Poisson sampling, the privacy engine and the
 //! clipping/noise controllers (fixed, adaptive quantile, RLDP hook), with the budget guard.
 //!
-//! Everything works without an allocator except the MLP ghost-clipping step ([`mlp_dp_gradient`]).
+//! Everything works without an allocator except the MLP ghost-clipping step ([`mlp_dp_gradient`])
+//! and the SAC hyper-policy ([`sac`]).
 //!
 //! | item | what |
 //! |---|---|
@@ -14,6 +15,7 @@
 //! | [`effective_noise_multiplier`] | heteroscedastic per-group noise -> ledger z |
 //! | [`Controller`], [`Fixed`], [`QuantileAdaptiveClip`], [`RlHook`] | knob controllers (RLDP, Andrew et al. 2021) |
 //! | [`BudgetGuard`] | keeps any controller within (epsilon, delta) |
+//! | [`SacPolicy`], [`Sac`] | RLDP's learned controller: soft actor-critic hyper-policy (Haarnoja et al. 2018) |
 
 pub mod adaptive;
 pub mod backend_step;
@@ -24,6 +26,8 @@ pub mod engine;
 pub mod ghost;
 pub mod groups;
 pub mod guard;
+#[cfg(feature = "alloc")]
+pub mod sac;
 pub mod sampling;
 
 pub use adaptive::{gradient_noise_for_total, AdaptiveConfig, QuantileAdaptiveClip};
@@ -39,4 +43,6 @@ pub use ghost::linear_sq_norms;
 pub use ghost::{mlp_dp_gradient, mlp_dp_step, mlp_ghost_sq_norms, GhostWorkspace};
 pub use groups::effective_noise_multiplier;
 pub use guard::BudgetGuard;
+#[cfg(feature = "alloc")]
+pub use sac::{Sac, SacConfig, SacPolicy, SacPolicyConfig};
 pub use sampling::{fixed_size_sample, poisson_sample, Sampling};

@@ -1,6 +1,6 @@
 //! Golden cases of the differential-privacy area: accountant curves and conversions, the inverse
 //! solvers, a DP-SGD step on fixed inputs (flat, grouped, MLP ghost clipping), sampling and the
-//! adaptive clip trajectory.
+//! adaptive clip trajectory, and a few deterministic steps of the SAC hyper-policy.
 
 use anyhow::Result;
 use noisekit::accounting::{
@@ -11,7 +11,7 @@ use noisekit::models::loss::softmax_cross_entropy;
 use noisekit::models::mlp::{Activation, Init, Mlp, MlpCache};
 use noisekit::privacy::{
     dp_sgd_step, dp_sgd_step_groups, mlp_dp_gradient, poisson_sample, AdaptiveConfig,
-    GhostWorkspace, NanPolicy, QuantileAdaptiveClip,
+    GhostWorkspace, NanPolicy, Policy, QuantileAdaptiveClip, SacPolicy, SacPolicyConfig,
 };
 use noisekit::rng::{seq, NoiseKey};
 use serde_json::{json, Value};
@@ -127,6 +127,37 @@ fn adaptive_clip() -> Result<Value> {
     Ok(json!({"clip": traj, "z_delta": a.z_delta()}))
 }
 
+/// RLDP's SAC hyper-policy on a scripted feature stream: actions, rewards and the losses of
+/// each update (seeded agent, batch 4, 2 updates per action after 4 transitions).
+fn sac_policy() -> Result<Value> {
+    let mut cfg = SacPolicyConfig::new(1, 2026);
+    cfg.sac.hidden = 8;
+    cfg.sac.batch = 4;
+    cfg.sac.lr_actor = 1e-2;
+    cfg.sac.lr_critic = 1e-2;
+    cfg.sac.lr_alpha = 1e-2;
+    cfg.warmup = 4;
+    let mut pol = SacPolicy::new(cfg)?;
+    let mut actions = Vec::new();
+    let mut losses = Vec::new();
+    let mut a = [0.0; 2];
+    for k in 0..8 {
+        let t = k as f64 / 8.0;
+        let features = [t, 0.1 * k as f64, 1.0 / (1.0 + t), 0.7 - 0.03 * k as f64];
+        pol.action(&features, &mut a)?;
+        actions.push(a.to_vec());
+        let l = pol.last_losses();
+        losses.push(
+            json!({"critic1": l.critic1, "critic2": l.critic2, "actor": l.actor,
+                           "alpha": l.alpha, "entropy": l.entropy}),
+        );
+    }
+    Ok(
+        json!({"actions": actions, "rewards": pol.rewards(), "losses": losses,
+              "updates": pol.updates()}),
+    )
+}
+
 /// This area's cases.
 pub fn cases() -> Vec<GoldenCase> {
     vec![
@@ -149,6 +180,11 @@ pub fn cases() -> Vec<GoldenCase> {
             name: "dp_adaptive_clip",
             rel_tol: 1e-12,
             produce: adaptive_clip,
+        },
+        GoldenCase {
+            name: "dp_sac_policy",
+            rel_tol: 1e-9,
+            produce: sac_policy,
         },
     ]
 }
