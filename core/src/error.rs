@@ -213,6 +213,30 @@ pub mod check {
         }
     }
 
+    /// A buffer of `buf_len` elements holds a `rows x cols` matrix.
+    pub fn matrix(op: &'static str, buf_len: usize, rows: usize, cols: usize) -> Result<()> {
+        match rows.checked_mul(cols) {
+            Some(n) if n == buf_len => Ok(()),
+            _ => Err(Error::ShapeMismatch {
+                op,
+                expected: (rows, cols),
+                got: (buf_len, 1),
+            }),
+        }
+    }
+
+    /// Every index is below `bound`; reports the first one that is not.
+    pub fn indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
+        match idx.iter().find(|&&i| i as usize >= bound) {
+            None => Ok(()),
+            Some(&i) => Err(Error::invalid(
+                op,
+                i as f64,
+                "indices below the dimension size",
+            )),
+        }
+    }
+
     /// Two lengths agree.
     pub fn same_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
         if expected == got {

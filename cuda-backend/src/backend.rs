@@ -23,8 +23,8 @@ use cudarc::cublas::{sys::cublasOperation_t, CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, PushKernelArg,
 };
-use noisekit::backend::{AdamWScalars, Backend, Scalar, Transpose, UpdateRule};
-use noisekit::error::check;
+use noisekit::backend::{check_gemm, AdamWScalars, Backend, Scalar, Transpose, UpdateRule};
+use noisekit::error::check::{self, indices as check_indices, matrix as check_matrix};
 use noisekit::{Error, NoiseKey, Result};
 
 use crate::buffer::{alloc_bytes, as_bytes, as_bytes_mut, CudaBuf};
@@ -126,28 +126,6 @@ impl std::fmt::Debug for CudaBackend {
             .field("ordinal", &self.ctx.ordinal())
             .field("arch", &self.arch)
             .finish()
-    }
-}
-
-fn check_matrix(op: &'static str, buf_len: usize, rows: usize, cols: usize) -> Result<()> {
-    match rows.checked_mul(cols) {
-        Some(n) if n == buf_len => Ok(()),
-        _ => Err(Error::ShapeMismatch {
-            op,
-            expected: (rows, cols),
-            got: (buf_len, 1),
-        }),
-    }
-}
-
-fn check_indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
-    match idx.iter().find(|&&i| i as usize >= bound) {
-        None => Ok(()),
-        Some(&i) => Err(Error::invalid(
-            op,
-            i as f64,
-            "indices below the dimension size",
-        )),
     }
 }
 
@@ -257,48 +235,22 @@ impl CudaBackend {
     /// The raw Philox words of `key`'s stream: `out[i]` is word `i % 4` of block `offset + i / 4`
     /// (bit-equal to `NoiseKey::block`).
     pub fn philox_words(&self, key: NoiseKey, out: &mut CudaBuf<u32>) -> Result<()> {
-        let n = out.len as u64;
-        let Some(cfg) = grid_for(quads(n)) else {
-            return Ok(());
-        };
-        let f = self.func(&NOISE, "nk_philox_words")?;
-        let mut o = out.view_mut()?;
-        let mut b = self.stream.launch_builder(&f);
-        b.arg(&mut o)
-            .arg(&n)
-            .arg(&key.seed)
-            .arg(&key.stream)
-            .arg(&key.offset);
-        // SAFETY: argument list matches the kernel signature; the grid-stride loop bounds by n.
-        unsafe { b.launch(cfg) }.map_err(drv("launch nk_philox_words"))?;
-        Ok(())
+        self.keyed_fill("nk_philox_words", key, None, out)
     }
 
     /// `out[i]` uniform in `(0, 1]`, bit-equal to `noisekit::rng::bulk::fill_uniform_f32`.
     pub fn fill_uniform(&self, key: NoiseKey, out: &mut CudaBuf<f32>) -> Result<()> {
-        let n = out.len as u64;
-        let Some(cfg) = grid_for(quads(n)) else {
-            return Ok(());
-        };
-        let f = self.func(&NOISE, "nk_fill_uniform")?;
-        let mut o = out.view_mut()?;
-        let mut b = self.stream.launch_builder(&f);
-        b.arg(&mut o)
-            .arg(&n)
-            .arg(&key.seed)
-            .arg(&key.stream)
-            .arg(&key.offset);
-        // SAFETY: as above.
-        unsafe { b.launch(cfg) }.map_err(drv("launch nk_fill_uniform"))?;
-        Ok(())
+        self.keyed_fill("nk_fill_uniform", key, None, out)
     }
 
-    fn noise_fill(
+    /// Launches the noise kernel `name(out, n, seed, stream, offset[, sigma])` over `out`, one
+    /// thread per Philox block of four elements.
+    fn keyed_fill<T: Scalar>(
         &self,
         name: &'static str,
         key: NoiseKey,
         sigma: Option<f32>,
-        x: &mut CudaBuf<f32>,
+        x: &mut CudaBuf<T>,
     ) -> Result<()> {
         let n = x.len as u64;
         let Some(cfg) = grid_for(quads(n)) else {
@@ -316,8 +268,9 @@ impl CudaBackend {
         if sigma.is_some() {
             b.arg(&s);
         }
-        // SAFETY: argument list matches nk_fill_normal / nk_add_normal.
-        unsafe { b.launch(cfg) }.map_err(drv("launch noise fill"))?;
+        // SAFETY: the argument list matches the NOISE kernels' signatures (sigma only for
+        // nk_fill_normal / nk_add_normal); the grid-stride loop bounds by n.
+        unsafe { b.launch(cfg) }.map_err(drv("launch noise kernel"))?;
         Ok(())
     }
 
@@ -468,11 +421,7 @@ impl Backend for CudaBackend {
         beta: f32,
         c: &mut CudaBuf<f32>,
     ) -> Result<()> {
-        let (a_rows, a_cols) = if ta == Transpose::No { (m, k) } else { (k, m) };
-        let (b_rows, b_cols) = if tb == Transpose::No { (k, n) } else { (n, k) };
-        check_matrix("gemm A", a.len, a_rows, a_cols)?;
-        check_matrix("gemm B", b.len, b_rows, b_cols)?;
-        check_matrix("gemm C", c.len, m, n)?;
+        check_gemm(ta, tb, m, n, k, a.len, b.len, c.len)?;
         if m == 0 || n == 0 {
             return Ok(());
         }
@@ -629,12 +578,12 @@ impl Backend for CudaBackend {
     }
 
     fn fill_normal(&self, key: NoiseKey, x: &mut CudaBuf<f32>) -> Result<()> {
-        self.noise_fill("nk_fill_normal", key, None, x)
+        self.keyed_fill("nk_fill_normal", key, None, x)
     }
 
     fn add_normal(&self, key: NoiseKey, sigma: f32, x: &mut CudaBuf<f32>) -> Result<()> {
         check::non_negative("sigma", sigma as f64)?;
-        self.noise_fill("nk_add_normal", key, Some(sigma), x)
+        self.keyed_fill("nk_add_normal", key, Some(sigma), x)
     }
 
     fn fused_update(

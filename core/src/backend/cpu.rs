@@ -11,8 +11,9 @@ use alloc::vec::Vec;
 
 #[cfg(not(feature = "std"))]
 use super::apply_update;
-use super::{Backend, Scalar, Transpose, UpdateRule};
-use crate::error::{check, Error, Result};
+use super::{check_gemm, Backend, Scalar, Transpose, UpdateRule};
+use crate::error::check::{self, indices as check_indices, matrix as check_matrix};
+use crate::error::Result;
 use crate::rng::{bulk, NoiseKey};
 
 /// The host (CPU) backend.
@@ -23,28 +24,6 @@ impl CpuBackend {
     /// A CPU backend.
     pub const fn new() -> Self {
         CpuBackend
-    }
-}
-
-fn check_matrix(op: &'static str, buf_len: usize, rows: usize, cols: usize) -> Result<()> {
-    match rows.checked_mul(cols) {
-        Some(n) if n == buf_len => Ok(()),
-        _ => Err(Error::ShapeMismatch {
-            op,
-            expected: (rows, cols),
-            got: (buf_len, 1),
-        }),
-    }
-}
-
-fn check_indices(op: &'static str, idx: &[u32], bound: usize) -> Result<()> {
-    match idx.iter().position(|&i| i as usize >= bound) {
-        None => Ok(()),
-        Some(j) => Err(Error::invalid(
-            op,
-            idx[j] as f64,
-            "indices below the dimension size",
-        )),
     }
 }
 
@@ -369,11 +348,7 @@ pub fn gemm_slices_threads(
     c: &mut [f32],
     threads: usize,
 ) -> Result<()> {
-    let (a_rows, a_cols) = if ta == Transpose::No { (m, k) } else { (k, m) };
-    let (b_rows, b_cols) = if tb == Transpose::No { (k, n) } else { (n, k) };
-    check_matrix("gemm A", a.len(), a_rows, a_cols)?;
-    check_matrix("gemm B", b.len(), b_rows, b_cols)?;
-    check_matrix("gemm C", c.len(), m, n)?;
+    check_gemm(ta, tb, m, n, k, a.len(), b.len(), c.len())?;
     if m == 0 || n == 0 {
         return Ok(());
     }
@@ -428,6 +403,7 @@ pub fn gemm_slices_threads(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     /// Row-split threading gives the same bits as one thread, for every transpose combination,
     /// and matches a naive f64 product.

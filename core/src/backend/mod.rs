@@ -31,6 +31,26 @@ pub enum Transpose {
     Yes,
 }
 
+/// Checks the buffers of `C = alpha op(A) op(B) + beta C` (row-major, `op(A)` `m x k`, `op(B)`
+/// `k x n`) hold the shapes the call names; every backend's gemm starts with it.
+#[allow(clippy::too_many_arguments)]
+pub fn check_gemm(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    a_len: usize,
+    b_len: usize,
+    c_len: usize,
+) -> crate::Result<()> {
+    let (a_rows, a_cols) = if ta == Transpose::No { (m, k) } else { (k, m) };
+    let (b_rows, b_cols) = if tb == Transpose::No { (k, n) } else { (n, k) };
+    crate::error::check::matrix("gemm A", a_len, a_rows, a_cols)?;
+    crate::error::check::matrix("gemm B", b_len, b_rows, b_cols)?;
+    crate::error::check::matrix("gemm C", c_len, m, n)
+}
+
 /// The heavy paths every backend provides.
 pub trait Backend {
     /// A buffer of `T` owned by the backend (host memory for the CPU, device memory for CUDA).

@@ -192,7 +192,8 @@ impl AlphaHingeSgd {
         for (w, g) in net.w1.iter_mut().zip(g1.iter()) {
             *w -= self.dt * g;
         }
-        check::all_finite_f64("weights after the step", &net.w1)?;
+        check::all_finite_f64("first-layer weights after the step", &net.w0)?;
+        check::all_finite_f64("output weights after the step", &net.w1)?;
         Ok(loss)
     }
 
