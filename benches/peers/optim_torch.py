@@ -53,6 +53,7 @@ for threads in (1, 2):
         ("sgdm_foreach", torch.optim.SGD, dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, foreach=True), 20),
         ("sgdm_fused", torch.optim.SGD, dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, fused=True), 20),
         ("sgdm_nesterov_foreach", torch.optim.SGD, dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, nesterov=True, foreach=True), 20),
+        ("sgdm_nesterov_fused", torch.optim.SGD, dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, nesterov=True, fused=True), 20),
         ("adamw_foreach", torch.optim.AdamW, dict(lr=1e-3, weight_decay=1e-2, foreach=True), 28),
         ("adamw_fused", torch.optim.AdamW, dict(lr=1e-3, weight_decay=1e-2, fused=True), 28),
     ]

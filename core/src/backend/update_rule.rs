@@ -184,7 +184,7 @@ pub fn apply_update(
     let s0 = if need >= 1 { s0 } else { &mut [] };
     let s1 = if need >= 2 { s1 } else { &mut [] };
     match noise {
-        None => kernel::<false>(&c, params, grads, s0, s1, &[], 0.0),
+        None => kernel(&c, params, grads, s0, s1),
         Some((key, sigma)) => {
             check::non_negative("sigma", sigma as f64)?;
             if start.checked_add(n).is_none() {
@@ -200,13 +200,16 @@ pub fn apply_update(
             while off < n {
                 let len = CHUNK.min(n - off);
                 let base = start + off;
-                // The bulk fill's vectorised (16-lane Philox, AVX2 when detected) path.
-                fill_normal_f32_at(&key, base, &mut z[..len]);
+                // The bulk fill's vectorised (16-lane Philox) path, then `z = g + sigma z` in
+                // place: the noisy gradient of this chunk lives only in this stack buffer.
+                let zc = &mut z[..len];
+                fill_normal_f32_at(&key, base, zc);
                 let (p0, p1) = p.split_at_mut(len);
                 let (g0, g1) = g.split_at(len);
+                zc.iter_mut().zip(g0).for_each(|(zi, &gi)| *zi = gi + sigma * *zi);
                 let (a0, a1) = a.split_at_mut(len.min(a.len()));
                 let (b0, b1) = b.split_at_mut(len.min(b.len()));
-                kernel::<true>(&c, p0, g0, a0, b0, &z[..len], sigma);
+                kernel(&c, p0, zc, a0, b0);
                 (p, g, a, b) = (p1, g1, a1, b1);
                 off += len;
             }
@@ -337,34 +340,67 @@ impl Coeffs {
     }
 }
 
-/// The element loop on one chunk. `s0`/`s1` are the state buffers (empty when unused); with
-/// `NOISY`, `z` holds one standard normal per element.
+/// The element loop on one chunk (`s0`/`s1` are the state buffers, empty when unused), compiled
+/// for AVX2 when the CPU has it. Rust never contracts `a * b + c` into an FMA, so both versions
+/// give the same bits.
+fn kernel(c: &Coeffs, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked above); the function is otherwise safe.
+            unsafe { kernel_avx512(c, p, g, s0, s1) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked above); the function is otherwise safe.
+            unsafe { kernel_avx2(c, p, g, s0, s1) };
+            return;
+        }
+    }
+    kernel_body(c, p, g, s0, s1);
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel_avx512(c: &Coeffs, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+    kernel_body_with(c, p, g, s0, s1, |x| unsafe { sqrt8_avx(x) });
+}
+
+/// `x = sqrt(x)` on 8 lanes as one packed AVX `vsqrtps` (correctly rounded: same bits as SSE).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn sqrt8_avx(x: &mut [f32; 8]) {
+    use core::arch::x86_64::{_mm256_loadu_ps, _mm256_sqrt_ps, _mm256_storeu_ps};
+    // SAFETY: one unaligned 8-lane load and store inside the array.
+    unsafe { _mm256_storeu_ps(x.as_mut_ptr(), _mm256_sqrt_ps(_mm256_loadu_ps(x.as_ptr()))) }
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+unsafe fn kernel_avx2(c: &Coeffs, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+    kernel_body_with(c, p, g, s0, s1, |x| unsafe { sqrt8_avx(x) });
+}
+
 #[inline(always)]
-fn kernel<const NOISY: bool>(
+fn kernel_body(c: &Coeffs, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+    kernel_body_with(c, p, g, s0, s1, sqrt_lanes);
+}
+
+/// The element loops; `sqrt8` takes the square roots of AdamW's 8-lane blocks.
+#[inline(always)]
+fn kernel_body_with(
     c: &Coeffs,
     p: &mut [f32],
     g: &[f32],
     s0: &mut [f32],
     s1: &mut [f32],
-    z: &[f32],
-    sigma: f32,
+    sqrt8: impl Fn(&mut [f32; 8]),
 ) {
-    let n = p.len();
-    let (g, z) = (
-        &g[..n.min(g.len())],
-        if NOISY { &z[..n.min(z.len())] } else { z },
-    );
-    let grad = |i: usize, gi: f32| -> f32 {
-        if NOISY {
-            gi + sigma * z.get(i).copied().unwrap_or(0.0)
-        } else {
-            gi
-        }
-    };
     match *c {
         Coeffs::Sgd { lr, wd } => {
-            for (i, (p, &g)) in p.iter_mut().zip(g).enumerate() {
-                let g = grad(i, g) + wd * *p;
+            for (p, &g) in p.iter_mut().zip(g) {
+                let g = g + wd * *p;
                 *p -= lr * g;
             }
         }
@@ -376,11 +412,19 @@ fn kernel<const NOISY: bool>(
             first,
             nesterov,
         } => {
-            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
-                let g = grad(i, g) + wd * *p;
+            // One loop per (first, nesterov): branch-free bodies vectorise.
+            let step = |p: &mut f32, g: f32, b: &mut f32, first: bool, nesterov: bool| {
+                let g = g + wd * *p;
                 *b = if first { g } else { mu * *b + keep * g };
                 let d = if nesterov { g + mu * *b } else { *b };
                 *p -= lr * d;
+            };
+            let it = p.iter_mut().zip(g).zip(s0.iter_mut());
+            match (first, nesterov) {
+                (true, true) => it.for_each(|((p, &g), b)| step(p, g, b, true, true)),
+                (true, false) => it.for_each(|((p, &g), b)| step(p, g, b, true, false)),
+                (false, true) => it.for_each(|((p, &g), b)| step(p, g, b, false, true)),
+                (false, false) => it.for_each(|((p, &g), b)| step(p, g, b, false, false)),
             }
         }
         Coeffs::AdamW {
@@ -402,12 +446,11 @@ fn kernel<const NOISY: bool>(
             let (mv, mt) = s0[..n].split_at_mut(body);
             let (vv, vt) = s1[..n].split_at_mut(body);
             let (gv, gt) = g[..n].split_at(body);
-            for (c, (((pc, gc), mc), vc)) in pv
+            for (((pc, gc), mc), vc) in pv
                 .chunks_exact_mut(L)
                 .zip(gv.chunks_exact(L))
                 .zip(mv.chunks_exact_mut(L))
                 .zip(vv.chunks_exact_mut(L))
-                .enumerate()
             {
                 // Fixed-size local copies: the loops below then compile to packed SSE.
                 let (mut pa, mut ga, mut ma, mut va) = ([0f32; L], [0f32; L], [0f32; L], [0f32; L]);
@@ -415,17 +458,12 @@ fn kernel<const NOISY: bool>(
                 ga.copy_from_slice(gc);
                 ma.copy_from_slice(mc);
                 va.copy_from_slice(vc);
-                if NOISY {
-                    for (k, gk) in ga.iter_mut().enumerate() {
-                        *gk = grad(c * L + k, *gk);
-                    }
-                }
                 for k in 0..L {
                     ma[k] += w1 * (ga[k] - ma[k]);
                     va[k] = b2 * va[k] + w2 * ga[k] * ga[k];
                 }
                 let mut root = va;
-                sqrt_lanes(&mut root);
+                sqrt8(&mut root);
                 for k in 0..L {
                     let denom = root[k] / bc2_sqrt + eps;
                     pa[k] = pa[k] * decay - step_size * (ma[k] / denom);
@@ -434,14 +472,7 @@ fn kernel<const NOISY: bool>(
                 mc.copy_from_slice(&ma);
                 vc.copy_from_slice(&va);
             }
-            for (i, (((p, &g), m), v)) in pt
-                .iter_mut()
-                .zip(gt)
-                .zip(mt.iter_mut())
-                .zip(vt.iter_mut())
-                .enumerate()
-            {
-                let g = grad(body + i, g);
+            for (((p, &g), m), v) in pt.iter_mut().zip(gt).zip(mt.iter_mut()).zip(vt.iter_mut()) {
                 *p *= decay;
                 // torch: exp_avg.lerp_(grad, 1 - beta1) = m + w (g - m).
                 *m += w1 * (g - *m);
@@ -457,10 +488,17 @@ fn kernel<const NOISY: bool>(
             first,
         } => {
             let keep = 1.0 - mu;
-            for (i, ((p, &g), b)) in p.iter_mut().zip(g).zip(s0.iter_mut()).enumerate() {
-                let g = grad(i, g);
-                *b = if first { g } else { mu * *b + keep * g };
-                *p = *p * decay - scale * *b;
+            let it = p.iter_mut().zip(g).zip(s0.iter_mut());
+            if first {
+                it.for_each(|((p, &g), b)| {
+                    *b = g;
+                    *p = *p * decay - scale * *b;
+                });
+            } else {
+                it.for_each(|((p, &g), b)| {
+                    *b = mu * *b + keep * g;
+                    *p = *p * decay - scale * *b;
+                });
             }
         }
     }
@@ -484,5 +522,84 @@ fn sqrt_lanes(x: &mut [f32; 8]) {
     #[cfg(not(target_arch = "x86_64"))]
     for v in x.iter_mut() {
         *v = libm::sqrtf(*v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// The portable, AVX2 and AVX-512 builds of the element loop give the same bits for every rule
+    /// and every SGDM flag pair.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    #[test]
+    fn every_kernel_build_gives_the_same_bits() {
+        let n = 1003;
+        let g: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+        let sgd = |momentum: f32, nesterov: bool, step: u64| UpdateRule::Sgd {
+            lr: 0.1,
+            momentum,
+            dampening: 0.0,
+            weight_decay: 1e-3,
+            nesterov,
+            step,
+        };
+        let rules = [
+            sgd(0.0, false, 1),
+            sgd(0.9, false, 1),
+            sgd(0.9, true, 1),
+            sgd(0.9, false, 4),
+            sgd(0.9, true, 4),
+            UpdateRule::AdamW {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 1e-2,
+                step: 3,
+            },
+            UpdateRule::SgdSai {
+                lr: 1e-3,
+                momentum: 0.9,
+                weight_decay: 1e-2,
+                gsnr: 7.0,
+                step: 1,
+            },
+            UpdateRule::SgdSai {
+                lr: 1e-3,
+                momentum: 0.9,
+                weight_decay: 1e-2,
+                gsnr: 7.0,
+                step: 2,
+            },
+        ];
+        type Build = unsafe fn(&Coeffs, &mut [f32], &[f32], &mut [f32], &mut [f32]);
+        let builds: [(&str, bool, Build); 2] = [
+            ("avx2", std::is_x86_feature_detected!("avx2"), kernel_avx2),
+            ("avx512f", std::is_x86_feature_detected!("avx512f"), kernel_avx512),
+        ];
+        for rule in rules {
+            let c = Coeffs::new(&rule);
+            let run = |build: Option<Build>| {
+                let mut p: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+                let (mut a, mut b) = (vec![0.05f32; n], vec![0.02f32; n]);
+                match build {
+                    // SAFETY: only called with builds whose feature was detected.
+                    Some(f) => unsafe { f(&c, &mut p, &g, &mut a, &mut b) },
+                    None => kernel_body(&c, &mut p, &g, &mut a, &mut b),
+                }
+                [p, a, b]
+            };
+            let want = run(None);
+            for (name, present, build) in builds {
+                if present {
+                    assert_eq!(run(Some(build)), want, "{name} {rule:?}");
+                } else {
+                    std::println!("SKIP {name} kernel: this CPU lacks it");
+                }
+            }
+        }
     }
 }

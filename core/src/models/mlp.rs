@@ -70,6 +70,9 @@ pub enum Init {
     },
     /// PyTorch's `nn.Linear` default: `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` for weights and biases.
     TorchDefault,
+    /// `torch.nn.init.kaiming_uniform_` with its defaults (`a = 0`, fan-in, ReLU gain):
+    /// `U(-sqrt(6/fan_in), sqrt(6/fan_in))` for weights, biases 0 (the NMTune head, spec 15).
+    KaimingUniform,
 }
 
 /// Where one dense layer's parameters live in the flat parameter vector.
@@ -154,6 +157,12 @@ impl Mlp {
                     let bound = 1.0 / libm::sqrtf(fi);
                     let end = l.b_offset + l.fan_out;
                     for p in &mut params[l.w_offset..end] {
+                        *p = bound * (2.0 * seq::uniform(rng) as f32 - 1.0);
+                    }
+                }
+                Init::KaimingUniform => {
+                    let bound = libm::sqrtf(6.0 / fi);
+                    for p in w {
                         *p = bound * (2.0 * seq::uniform(rng) as f32 - 1.0);
                     }
                 }
@@ -425,6 +434,20 @@ mod tests {
                 ghost[i]
             );
         }
+    }
+
+    #[test]
+    fn kaiming_uniform_bounds_and_zero_bias() {
+        // U(-sqrt(6/fan_in), sqrt(6/fan_in)): variance 2 / fan_in; biases 0.
+        let mut rng = seq::default_rng(3);
+        let m = Mlp::new(&[64, 200], Activation::Identity, Init::KaimingUniform, &mut rng).unwrap();
+        let (w, b) = (m.weight(0).unwrap(), &m.params[m.layers[0].b_offset..]);
+        let bound = (6.0f32 / 64.0).sqrt();
+        assert!(w.iter().all(|v| v.abs() <= bound));
+        assert!(b.iter().all(|&v| v == 0.0));
+        let var = w.iter().map(|v| (v * v) as f64).sum::<f64>() / w.len() as f64;
+        // 12 800 draws: the variance's relative sd is sqrt(0.8 / 12 800) = 0.8 %.
+        assert!((var / (2.0 / 64.0) - 1.0).abs() < 0.04, "{var}");
     }
 
     #[test]
