@@ -8,7 +8,7 @@
 //! * Predictor: `F(w, x) = alpha (f(w, x) - f(w0, x))`, so `F(w0, .) = 0` (the initial outputs are
 //!   cached per example, `P` scalars).
 //! * Loss: `l = max(0, 1 - y F) / alpha`; SGD `w <- w - dt grad L_B` on mini-batches of `B`,
-//!   `dt = T alpha h B` ([`super::perceptron::dt_from_temperature`]).
+//!   `dt = T B h / alpha` ([`super::perceptron::dt_from_temperature`]).
 //! * Stop when every training margin `y F > 1`; observables `Delta w_rel = ||w - w0|| / ||w0||` and
 //!   the test error.
 //!

@@ -10,7 +10,7 @@
 //!   sampler: G ~ Gamma((1 + chi)/2, 1), |x_1| = sqrt(2 G), random sign  (E x_1^2 = 1 + chi)
 //! F(w, x) = w . x / sqrt(d),  w_0 = 0,  hinge loss mean_batch max(0, 1 - y F)
 //! SGD step: w <- w + (lr / B) sum_{mu in batch, y F < 1} y_mu x_mu / sqrt(d)
-//! T = lr / B;  reference-code units: T = dt / (alpha h B)  <=>  dt = T alpha h B
+//! T = lr / B;  reference-code units: T = dt alpha / (h B)  <=>  dt = T B h / alpha
 //! ```
 //! Stopping rule: every training margin `y F >= 1`. Cost: a step is O(B d); a margin check O(P d).
 //! All functions work on caller slices (no allocation).
@@ -70,22 +70,31 @@ pub fn temperature(lr: f64, batch: usize) -> Result<f64> {
     Ok(lr / batch as f64)
 }
 
-/// Reference-code time step `dt = T alpha h B` (and back with [`temperature_from_dt`]).
+/// Reference-code time step for temperature `T` (code `alpha`, width `h`, batch `B`):
+/// `dt = T B h / alpha` (and back with [`temperature_from_dt`]).
+///
+/// The temperature is the article's `T = eta / B`, where `eta` is the step of the article's
+/// parameterisation (output `/sqrt(h)`, loss `/alpha_article^2`). The reference code
+/// (`feature_lazy/sgd.py`) steps its own parameterisation (output `/h`, loss `/alpha`) with
+/// `dt = dt_ h / alpha`, `dt_ = eta` being the article step: its gradients are `alpha / h` times
+/// the article's, so the same weight move needs `dt = eta h / alpha`. With this `dt` the change
+/// of `F` per step is `O(T)` whatever `alpha`, which is what makes `T` the control parameter
+/// (spec 04's oracle O1 wrote `dt = T alpha h B`, which grows `F`'s steps as `alpha^2 T`).
 pub fn dt_from_temperature(t: f64, alpha: f64, h: usize, batch: usize) -> Result<f64> {
     check::non_negative("T", t)?;
     check::positive("alpha", alpha)?;
     check::nonzero("h", h)?;
     check::nonzero("batch", batch)?;
-    Ok(t * alpha * h as f64 * batch as f64)
+    Ok(t * batch as f64 * h as f64 / alpha)
 }
 
-/// `T = dt / (alpha h B)`.
+/// `T = dt alpha / (h B)`.
 pub fn temperature_from_dt(dt: f64, alpha: f64, h: usize, batch: usize) -> Result<f64> {
     check::non_negative("dt", dt)?;
     check::positive("alpha", alpha)?;
     check::nonzero("h", h)?;
     check::nonzero("batch", batch)?;
-    Ok(dt / (alpha * h as f64 * batch as f64))
+    Ok(dt * alpha / (h as f64 * batch as f64))
 }
 
 /// `F(w, x) = w . x / sqrt(d)` (f64 accumulation).
@@ -157,8 +166,9 @@ mod tests {
     fn temperature_oracles_o1() {
         assert_eq!(temperature(0.5, 8).unwrap(), 0.0625);
         assert_eq!(temperature(0.05, 512).unwrap(), 9.765625e-05);
-        assert!((dt_from_temperature(1e-3, 10.0, 100, 16).unwrap() - 16.0).abs() < 1e-12);
-        assert!((temperature_from_dt(16.0, 10.0, 100, 16).unwrap() - 1e-3).abs() < 1e-15);
+        // dt = dt_ h / alpha with dt_ = T B (feature_lazy/sgd.py): 1e-3 * 16 * 100 / 10 = 0.16.
+        assert!((dt_from_temperature(1e-3, 10.0, 100, 16).unwrap() - 0.16).abs() < 1e-15);
+        assert!((temperature_from_dt(0.16, 10.0, 100, 16).unwrap() - 1e-3).abs() < 1e-15);
         assert!(temperature(0.1, 0).is_err());
         assert!(matches!(
             dt_from_temperature(1.0, 0.0, 1, 1),

@@ -3,7 +3,7 @@
 //! Printed, not gated (the spec leaves it uncalibrated); the expected pattern (a)-(c) is reported.
 //!
 //! Data: `x ~ N(0, I_d)`, `y = sign(x_1)`; net `f = W1 . relu(W0 x / sqrt(d)) / h`, `F = alpha (f -
-//! f(w0))`, loss `max(0, 1 - yF) / alpha`, `dt = T alpha h B`, stop when every training margin > 1
+//! f(w0))`, loss `max(0, 1 - yF) / alpha`, `dt = T B h / alpha`, stop when every training margin > 1
 //! (checked every `check_every` steps) or at the step cap; a non-finite weight ends the run as
 //! diverged.
 
