@@ -206,7 +206,9 @@ pub fn apply_update(
                 fill_normal_f32_at(&key, base, zc);
                 let (p0, p1) = p.split_at_mut(len);
                 let (g0, g1) = g.split_at(len);
-                zc.iter_mut().zip(g0).for_each(|(zi, &gi)| *zi = gi + sigma * *zi);
+                zc.iter_mut()
+                    .zip(g0)
+                    .for_each(|(zi, &gi)| *zi = gi + sigma * *zi);
                 let (a0, a1) = a.split_at_mut(len.min(a.len()));
                 let (b0, b1) = b.split_at_mut(len.min(b.len()));
                 kernel(&c, p0, zc, a0, b0);
@@ -537,7 +539,9 @@ mod tests {
     #[test]
     fn every_kernel_build_gives_the_same_bits() {
         let n = 1003;
-        let g: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+        let g: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
         let sgd = |momentum: f32, nesterov: bool, step: u64| UpdateRule::Sgd {
             lr: 0.1,
             momentum,
@@ -578,7 +582,11 @@ mod tests {
         type Build = unsafe fn(&Coeffs, &mut [f32], &[f32], &mut [f32], &mut [f32]);
         let builds: [(&str, bool, Build); 2] = [
             ("avx2", std::is_x86_feature_detected!("avx2"), kernel_avx2),
-            ("avx512f", std::is_x86_feature_detected!("avx512f"), kernel_avx512),
+            (
+                "avx512f",
+                std::is_x86_feature_detected!("avx512f"),
+                kernel_avx512,
+            ),
         ];
         for rule in rules {
             let c = Coeffs::new(&rule);

@@ -72,7 +72,7 @@ impl TwoLayerNet {
 
     /// `f(w, x_i)` for every row of `x` (`n x d`).
     pub fn outputs(&self, x: &[f32]) -> Result<Vec<f64>> {
-        if x.len() % self.d != 0 {
+        if !x.len().is_multiple_of(self.d) {
             return Err(Error::invalid(
                 "x",
                 x.len() as f64,

@@ -440,7 +440,13 @@ mod tests {
     fn kaiming_uniform_bounds_and_zero_bias() {
         // U(-sqrt(6/fan_in), sqrt(6/fan_in)): variance 2 / fan_in; biases 0.
         let mut rng = seq::default_rng(3);
-        let m = Mlp::new(&[64, 200], Activation::Identity, Init::KaimingUniform, &mut rng).unwrap();
+        let m = Mlp::new(
+            &[64, 200],
+            Activation::Identity,
+            Init::KaimingUniform,
+            &mut rng,
+        )
+        .unwrap();
         let (w, b) = (m.weight(0).unwrap(), &m.params[m.layers[0].b_offset..]);
         let bound = (6.0f32 / 64.0).sqrt();
         assert!(w.iter().all(|v| v.abs() <= bound));

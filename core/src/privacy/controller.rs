@@ -258,7 +258,7 @@ impl<P: Policy> Controller for RlHook<P> {
     }
 
     fn act(&mut self, t: u64) -> Result<Knobs> {
-        if t % self.period == 0 || self.current.is_none() {
+        if t.is_multiple_of(self.period) || self.current.is_none() {
             let mut a = [0.0f64; 2 * MAX_GROUPS];
             let k = self.groups;
             self.policy.action(&self.features, &mut a[..2 * k])?;

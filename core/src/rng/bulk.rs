@@ -280,9 +280,9 @@ unsafe fn philox_lanes_avx2(x: &mut [[u32; LANES]; 4], key: [u32; 2]) {
 #[target_feature(enable = "avx512f")]
 unsafe fn philox_lanes_avx512(x: &mut [[u32; LANES]; 4], key: [u32; 2]) {
     use core::arch::x86_64::{
-        __m512i, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_mul_epu32,
-        _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
-        _mm512_srli_epi64, _mm512_storeu_si512, _mm512_xor_si512,
+        __m512i, _mm512_loadu_si512, _mm512_mask_blend_epi32, _mm512_mul_epu32, _mm512_set1_epi32,
+        _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
+        _mm512_storeu_si512, _mm512_xor_si512,
     };
     const _: () = assert!(LANES == 16);
     let m0 = _mm512_set1_epi64(0xD251_1F53);

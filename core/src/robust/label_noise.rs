@@ -249,7 +249,7 @@ pub fn cyclic_blocks<R: Rng + ?Sized>(
     corrupted: &mut [bool],
 ) -> Result<NoiseReport> {
     check_common(clean, classes, eta, noisy, corrupted)?;
-    if block < 2 || classes % block != 0 {
+    if block < 2 || !classes.is_multiple_of(block) {
         return Err(Error::invalid(
             "block",
             block as f64,

@@ -193,7 +193,7 @@ pub fn em_step(data: &NoisyData<'_>, p: &mut MixtureParams, naive: bool) -> Resu
 pub fn kmeans_pp<R: Rng + ?Sized>(rng: &mut R, x: &[f64], d: usize, k: usize) -> Result<Vec<f64>> {
     check::nonzero("d", d)?;
     check::nonzero("k", k)?;
-    if x.len() % d != 0 {
+    if !x.len().is_multiple_of(d) {
         return Err(Error::len_mismatch("kmeans_pp points", d, x.len()));
     }
     let n = x.len() / d;
@@ -222,7 +222,7 @@ pub fn kmeans_pp<R: Rng + ?Sized>(rng: &mut R, x: &[f64], d: usize, k: usize) ->
 /// Symmetric Chamfer distance between two sets of means (`[K, d]` and `[J, d]`).
 pub fn chamfer(a: &[f64], b: &[f64], d: usize) -> Result<f64> {
     check::nonzero("d", d)?;
-    if a.is_empty() || b.is_empty() || a.len() % d != 0 || b.len() % d != 0 {
+    if a.is_empty() || b.is_empty() || !a.len().is_multiple_of(d) || !b.len().is_multiple_of(d) {
         return Err(Error::len_mismatch(
             "chamfer sets (K*d)",
             d,

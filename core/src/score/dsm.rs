@@ -55,7 +55,7 @@ pub fn dsm_loss_x0(f: &[f64], x0: &[f64], n: usize, grad: &mut [f64]) -> Result<
     check::nonzero("n (batch size)", n)?;
     check::same_len("dsm_loss_x0 x0", f.len(), x0.len())?;
     check::same_len("dsm_loss_x0 grad", f.len(), grad.len())?;
-    if f.is_empty() || f.len() % n != 0 {
+    if f.is_empty() || !f.len().is_multiple_of(n) {
         return Err(Error::len_mismatch("dsm_loss_x0 rows", n, f.len()));
     }
     check::all_finite_f64("network output", f)?;

@@ -26,7 +26,7 @@ impl<'a> Gmm<'a> {
     pub fn new(means: &'a [f64], weights: &'a [f64], s0: f64) -> Result<Self> {
         check::positive("s0", s0)?;
         check::nonzero("components", weights.len())?;
-        if means.is_empty() || means.len() % weights.len() != 0 {
+        if means.is_empty() || !means.len().is_multiple_of(weights.len()) {
             return Err(Error::len_mismatch(
                 "gmm means (K*d)",
                 weights.len(),

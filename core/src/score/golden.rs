@@ -89,7 +89,7 @@ impl<'a> ClassMixture<'a> {
         check::positive("s0", s0)?;
         check::half_open("gamma", gamma, f64::MIN_POSITIVE, 1.0 + 1e-15, "in (0, 1]")?;
         check::nonzero("classes", pi.len())?;
-        if means.is_empty() || means.len() % pi.len() != 0 {
+        if means.is_empty() || !means.len().is_multiple_of(pi.len()) {
             return Err(Error::len_mismatch(
                 "class means (C*d)",
                 pi.len(),

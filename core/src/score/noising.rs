@@ -39,7 +39,7 @@ pub fn ou_forward(x0: &[f64], t: f64, z: &[f64], out: &mut [f64]) -> Result<()> 
 pub fn ou_forward_batch(x0: &[f64], t: &[f64], z: &[f64], out: &mut [f64]) -> Result<()> {
     let n = t.len();
     check::nonzero("n", n)?;
-    if x0.len() % n != 0 {
+    if !x0.len().is_multiple_of(n) {
         return Err(Error::len_mismatch("ou_forward_batch x0", n, x0.len()));
     }
     let d = x0.len() / n;

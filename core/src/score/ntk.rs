@@ -102,7 +102,7 @@ impl KernelGd {
     pub fn predict(&self, q: &[f64], c: &[f64], out: &mut [f64]) -> Result<()> {
         let n = self.vty.len();
         check::same_len("kernel_gd coefficients", n, c.len())?;
-        if q.len() % self.p != 0 {
+        if !q.len().is_multiple_of(self.p) {
             return Err(crate::error::Error::len_mismatch(
                 "kernel_gd query",
                 self.p,

@@ -53,7 +53,7 @@ impl TwoLayerNet {
         p: usize,
         d: usize,
     ) -> Result<Self> {
-        if m == 0 || m % 2 != 0 {
+        if m == 0 || !m.is_multiple_of(2) {
             return Err(Error::invalid(
                 "m (width)",
                 m as f64,
@@ -102,7 +102,7 @@ impl TwoLayerNet {
     /// Forward pass on `n` feature rows `u` (`[n, p]`) into `f` (`[n, d]`).
     pub fn forward(&self, u: &[f64], f: &mut [f64]) -> Result<()> {
         let (m, p, d) = (self.m, self.p, self.d);
-        if u.len() % p != 0 {
+        if !u.len().is_multiple_of(p) {
             return Err(Error::len_mismatch("two-layer input (n*p)", p, u.len()));
         }
         let n = u.len() / p;
@@ -126,7 +126,7 @@ impl TwoLayerNet {
     /// Gradient `dL/dW` (`[m, p]`) given the output gradients `g` (`[n, d]`) at inputs `u`.
     pub fn backward(&self, u: &[f64], g: &[f64], grad_w: &mut [f64]) -> Result<()> {
         let (m, p, d) = (self.m, self.p, self.d);
-        if u.len() % p != 0 {
+        if !u.len().is_multiple_of(p) {
             return Err(Error::len_mismatch("two-layer input (n*p)", p, u.len()));
         }
         let n = u.len() / p;
@@ -163,7 +163,7 @@ impl TwoLayerNet {
     pub fn gd_step(&mut self, u: &[f64], x0: &[f64], eta: f64, work: &mut GdWork) -> Result<f64> {
         check::positive("eta", eta)?;
         let (m, p, d) = (self.m, self.p, self.d);
-        if u.len() % p != 0 {
+        if !u.len().is_multiple_of(p) {
             return Err(Error::len_mismatch("two-layer input (n*p)", p, u.len()));
         }
         let n = u.len() / p;

@@ -174,7 +174,7 @@ pub fn actor_loss(
 ) -> Result<(f64, f64)> {
     let ad = actor.output_dim() / 2;
     let sd = actor.input_dim();
-    if ad == 0 || states.len() % sd != 0 {
+    if ad == 0 || !states.len().is_multiple_of(sd) {
         return Err(Error::len_mismatch("actor_loss states", sd, states.len()));
     }
     let b = states.len() / sd;
@@ -265,7 +265,7 @@ pub fn actor_loss(
 }
 
 fn concat_rows(a: &[f64], b: &[f64], rows: usize) -> Result<Vec<f64>> {
-    if rows == 0 || a.len() % rows != 0 || b.len() % rows != 0 {
+    if rows == 0 || !a.len().is_multiple_of(rows) || !b.len().is_multiple_of(rows) {
         return Err(Error::len_mismatch("SAC minibatch rows", rows, a.len()));
     }
     let (wa, wb) = (a.len() / rows, b.len() / rows);
