@@ -31,7 +31,9 @@
 //! regulariser gradient on `z` matches the CE gradient in size from step ~100 on (|dReg/dz| /
 //! |dCE/dz| = 0.98-1.01 at steps 100-300) and drives `L_COV` from 2-3.4 at init to 0.17-0.24:
 //! the transform whitens the standardised features, which amplifies the train-time low-variance
-//! directions that the OOD shift excites.
+//! directions that the OOD shift excites. An independent PyTorch autograd run of the same
+//! protocol (`fixtures/crosscheck/nmtune_torch.py`, float64, torch's RNG) fails criteria 3-4 on
+//! master seeds 1-3 as well (max |NMTune - MLP-noreg| 4.6 / 9.8 / 5.8 / 5.2 points at 0-3).
 //!
 //! Earlier finding (quick scale, 2 seeds per run, master seeds 0-9): whole repro passes 2/10; criterion 1
 //! holds 8/10 (OOD drop of the probe -0.9 and 2.8 points on the failures), 2 10/10, 3 4/10, 4 4/10.
