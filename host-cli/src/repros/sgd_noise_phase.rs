@@ -1,6 +1,8 @@
 //! Part B of `sgd-noise-regimes` (spec 04): the (alpha, T) phase diagram of a two-layer ReLU net
 //! trained by hinge SGD at temperature T, lazy (large alpha) vs feature learning (small alpha).
-//! Printed, not gated (the spec leaves it uncalibrated); the expected pattern (a)-(c) is reported.
+//! The spec left it print-only until a first run confirmed its expected pattern; with the
+//! reference code's temperature step the pattern holds on every seed tried, so (a)-(c) of
+//! [`pattern`] are gated (see there for the part of (a) that is reported only).
 //!
 //! Data: `x ~ N(0, I_d)`, `y = sign(x_1)`; net `f = W1 . relu(W0 x / sqrt(d)) / h`, `F = alpha (f -
 //! f(w0))`, loss `max(0, 1 - yF) / alpha`, `dt = T B h / alpha`, stop when every training margin > 1
@@ -204,18 +206,22 @@ pub fn table(cells: &[PhaseCell]) -> Table {
     table
 }
 
-/// The spec's expected pattern, evaluated (reported, not gated): (a) at the largest alpha,
-/// `dw_rel` increases with T and is >= 10x larger at the largest T than at the smallest; (b) at the
-/// smallest T, test error at the smallest alpha < at the largest alpha; (c) no divergent cell at
-/// T <= 1e-2.
-pub fn pattern(cells: &[PhaseCell]) -> [bool; 3] {
+/// The spec's expected pattern, gated since the corrected temperature step confirmed it: (a) at
+/// the largest alpha, `dw_rel` increases with T; (b) at the smallest T, test error at the smallest
+/// alpha < at the largest alpha; (c) no divergent cell at T <= 1e-2. Also returns the lazy
+/// column's `dw_rel` ratio (largest T over smallest), reported only: the smallest T never reaches
+/// the stopping margin, so its `dw_rel` grows with the step cap (ratio ~6 at 3e4 steps, 10-22 at
+/// 1e4 over the seeds tried), and the spec's ">= 10x" cannot be a property of the dynamics.
+pub fn pattern(cells: &[PhaseCell]) -> ([bool; 3], f64) {
     let amax = cells.iter().map(|c| c.alpha).fold(f64::MIN, f64::max);
     let amin = cells.iter().map(|c| c.alpha).fold(f64::MAX, f64::min);
     let tmin = cells.iter().map(|c| c.t).fold(f64::MAX, f64::min);
     let lazy: Vec<&PhaseCell> = cells.iter().filter(|c| c.alpha == amax).collect();
-    let a = lazy.windows(2).all(|w| w[1].dw_rel > w[0].dw_rel)
-        && lazy.len() >= 2
-        && lazy[lazy.len() - 1].dw_rel >= 10.0 * lazy[0].dw_rel;
+    let a = lazy.len() >= 2 && lazy.windows(2).all(|w| w[1].dw_rel > w[0].dw_rel);
+    let ratio = match (lazy.first(), lazy.last()) {
+        (Some(lo), Some(hi)) => hi.dw_rel / lo.dw_rel,
+        _ => f64::NAN,
+    };
     let at = |alpha: f64| cells.iter().find(|c| c.alpha == alpha && c.t == tmin);
     let b = match (at(amin), at(amax)) {
         (Some(f), Some(l)) => f.test_err < l.test_err,
@@ -225,5 +231,50 @@ pub fn pattern(cells: &[PhaseCell]) -> [bool; 3] {
         .iter()
         .filter(|c| c.t <= 1e-2)
         .all(|c| c.diverged == 0);
-    [a, b, c]
+    ([a, b, c], ratio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(alpha: f64, t: f64, test_err: f64, dw_rel: f64, diverged: u64) -> PhaseCell {
+        PhaseCell {
+            alpha,
+            t,
+            test_err,
+            dw_rel,
+            steps: 100.0,
+            stopped: 1,
+            diverged,
+        }
+    }
+
+    #[test]
+    fn pattern_detects_each_violation() {
+        let good = || {
+            vec![
+                cell(0.01, 1e-4, 0.04, 7.0, 0),
+                cell(0.01, 1e-1, f64::NAN, f64::NAN, 1),
+                cell(100.0, 1e-4, 0.07, 0.001, 0),
+                cell(100.0, 1e-2, 0.06, 0.004, 0),
+                cell(100.0, 1e-1, 0.06, 0.009, 0),
+            ]
+        };
+        let (p, ratio) = pattern(&good());
+        assert_eq!(p, [true, true, true]);
+        assert!((ratio - 9.0).abs() < 1e-12);
+        // (a) the lazy dw_rel must rise with T.
+        let mut c = good();
+        c[3].dw_rel = 0.0005;
+        assert_eq!(pattern(&c).0, [false, true, true]);
+        // (b) feature learning must beat lazy at the smallest T.
+        let mut c = good();
+        c[0].test_err = 0.08;
+        assert_eq!(pattern(&c).0, [true, false, true]);
+        // (c) no divergence at T <= 1e-2 (T = 0.1 may diverge).
+        let mut c = good();
+        c[3].diverged = 1;
+        assert_eq!(pattern(&c).0, [true, true, false]);
+    }
 }
