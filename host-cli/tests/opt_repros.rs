@@ -1,5 +1,5 @@
 //! The four repros of the update-rules area at quick scale on a non-default seed: PASS, and the
-//! result files written. (sgd-sai and gradient-noise take ~15-30 s of CPU each in release.)
+//! result files written. (sgd-sai takes ~10 s and gradient-noise ~35 s of CPU in release.)
 
 mod common;
 
