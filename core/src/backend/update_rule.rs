@@ -342,9 +342,9 @@ impl Coeffs {
     }
 }
 
-/// The element loop on one chunk (`s0`/`s1` are the state buffers, empty when unused), compiled
-/// for AVX2 when the CPU has it. Rust never contracts `a * b + c` into an FMA, so both versions
-/// give the same bits.
+/// The element loop on one chunk (`s0`/`s1` are the state buffers, empty when unused), run as
+/// its AVX-512F or AVX2 build when the CPU has one. Rust never contracts `a * b + c` into an FMA,
+/// so every build gives the same bits (tested).
 fn kernel(c: &Coeffs, p: &mut [f32], g: &[f32], s0: &mut [f32], s1: &mut [f32]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
