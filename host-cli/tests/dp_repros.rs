@@ -1,46 +1,17 @@
 //! The DP reproductions at quick scale on a non-default seed: PASS and their files written.
 
-use noisekit_cli::framework::runner::{run_one, RunOptions};
+mod common;
 
-fn run(name: &str) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let repro = noisekit_cli::repros::find(name).expect("registered");
-    let opts = RunOptions {
-        out: dir.path().to_path_buf(),
-        seed: 7,
-        quick: true,
-        config: None,
-        resume: false,
-        single: true,
-    };
-    let summary = run_one(repro, &opts).expect("runs");
-    assert_eq!(summary.pass, Some(true), "{name} did not pass");
-    let folder = dir.path().join(name);
-    for f in ["result.json", "report.md"] {
-        assert!(folder.join(f).exists(), "{name}: {f} missing");
-    }
-    let svgs = std::fs::read_dir(&folder)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "svg")
-        })
-        .count();
-    assert!(svgs >= 1, "{name}: no plot");
-    serde_json::from_str(&std::fs::read_to_string(folder.join("result.json")).unwrap()).unwrap()
-}
+use common::run_quick;
 
 #[test]
 fn dp_accounting_quick_passes() {
-    run("dp-accounting");
+    run_quick("dp-accounting", 7, 1, &[]);
 }
 
 #[test]
 fn rldp_quick_passes() {
-    let r = run("rldp");
+    let r = run_quick("rldp", 7, 1, &[]);
     let m = &r["measured"];
     // The SAC controllers ran, kept the (eps, delta) contract and the clip-only one is within 0.01
     // of the best fixed clip norm.

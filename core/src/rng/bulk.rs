@@ -496,6 +496,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     #[test]
     fn every_fill_path_gives_the_same_bits() {
         // The AVX-512, AVX2 and portable fills of 1000 blocks agree bit for bit.

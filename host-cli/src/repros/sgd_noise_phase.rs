@@ -208,7 +208,7 @@ pub fn table(cells: &[PhaseCell]) -> Table {
 
 /// The spec's expected pattern, gated since the corrected temperature step confirmed it: (a) at
 /// the largest alpha, `dw_rel` increases with T; (b) at the smallest T, test error at the smallest
-/// alpha < at the largest alpha; (c) no divergent cell at T <= 1e-2. Also returns the lazy
+/// alpha < the best test error at the largest alpha (any T); (c) no divergent cell at T <= 1e-2. Also returns the lazy
 /// column's `dw_rel` ratio (largest T over smallest), reported only: the smallest T never reaches
 /// the stopping margin, so its `dw_rel` grows with the step cap (ratio ~6 at 3e4 steps, 10-22 at
 /// 1e4 over the seeds tried), and the spec's ">= 10x" cannot be a property of the dynamics.
@@ -222,11 +222,17 @@ pub fn pattern(cells: &[PhaseCell]) -> ([bool; 3], f64) {
         (Some(lo), Some(hi)) => hi.dw_rel / lo.dw_rel,
         _ => f64::NAN,
     };
-    let at = |alpha: f64| cells.iter().find(|c| c.alpha == alpha && c.t == tmin);
-    let b = match (at(amin), at(amax)) {
-        (Some(f), Some(l)) => f.test_err < l.test_err,
-        _ => false,
-    };
+    // Compared with the lazy column's best cell, not only its smallest-T one (which never stops
+    // within the cap), so (b) does not rest on an unconverged run.
+    let lazy_best = lazy
+        .iter()
+        .filter(|c| c.diverged == 0)
+        .map(|c| c.test_err)
+        .fold(f64::INFINITY, f64::min);
+    let b = cells
+        .iter()
+        .find(|c| c.alpha == amin && c.t == tmin)
+        .is_some_and(|f| f.test_err < lazy_best);
     let c = cells
         .iter()
         .filter(|c| c.t <= 1e-2)
@@ -268,9 +274,9 @@ mod tests {
         let mut c = good();
         c[3].dw_rel = 0.0005;
         assert_eq!(pattern(&c).0, [false, true, true]);
-        // (b) feature learning must beat lazy at the smallest T.
+        // (b) feature learning at the smallest T must beat the lazy column's best cell.
         let mut c = good();
-        c[0].test_err = 0.08;
+        c[0].test_err = 0.065;
         assert_eq!(pattern(&c).0, [true, false, true]);
         // (c) no divergence at T <= 1e-2 (T = 0.1 may diverge).
         let mut c = good();

@@ -302,8 +302,8 @@ impl Repro for SgdNoiseRegimes {
              log ||w|| vs log P in [0.25, 0.70] at each T in {10, 30, 100} (prediction 1/(1+chi) = 0.5); \
              (4) t* non-decreasing in T for T >= 1 at every P (within 2 standard errors over reps) and w_1 >= 3 ||w_perp|| in every stopped run; \
              (5) at most 2 main-grid cells hit the step cap; (6) Part B: at the largest alpha dw_rel \
-             increases with T, at the smallest T the smallest alpha has the lower test error, and no \
-             cell diverges at T <= 1e-2",
+             increases with T, at the smallest T the smallest alpha beats the largest alpha's best \
+             test error, and no cell diverges at T <= 1e-2",
         )?;
         out.pass = c1 && c2 && c3 && c4 && c5;
         out.measure("plateau_ratio", plateau)
@@ -353,7 +353,7 @@ impl Repro for SgdNoiseRegimes {
             "Part B ((alpha, T) phase diagram of a 2-layer ReLU net, d = {}, h = {}, P = {}, B = {}, \
              cap {} steps, dt = T B h / alpha): (a) dw_rel rises with T at the largest alpha: {pa} \
              (largest T / smallest T = {lazy_ratio:.1}, reported); (b) at the smallest T, feature \
-             learning (smallest alpha) beats lazy on test error: {pb}; (c) no divergent cell at \
+             learning (smallest alpha) beats lazy's best cell on test error: {pb}; (c) no divergent cell at \
              T <= 1e-2: {pc}.",
             cfg.part_b.d, cfg.part_b.h, cfg.part_b.p, cfg.part_b.batch, cfg.part_b.max_steps
         ));
