@@ -22,7 +22,7 @@ use super::adam::Adam;
 use super::net::{polyak, Net, NetCache};
 use super::replay::{Batch, ReplayBuffer};
 use super::squash;
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use crate::rng::seq::{self, DefaultRng};
 
 /// Hyper-parameters of [`Sac`].
@@ -178,9 +178,7 @@ pub fn actor_loss(
         return Err(Error::len_mismatch("actor_loss states", sd, states.len()));
     }
     let b = states.len() / sd;
-    if eps.len() != b * ad {
-        return Err(Error::len_mismatch("actor_loss eps", b * ad, eps.len()));
-    }
+    check::same_len("actor_loss eps", b * ad, eps.len())?;
     let mut cache = NetCache::default();
     let mut out = vec![0.0; b * 2 * ad];
     actor.forward(states, b, &mut cache, &mut out)?;
@@ -370,13 +368,7 @@ impl Sac {
     }
 
     fn check_state(&self, state: &[f64]) -> Result<()> {
-        if state.len() != self.cfg.state_dim {
-            return Err(Error::len_mismatch(
-                "SAC state",
-                self.cfg.state_dim,
-                state.len(),
-            ));
-        }
+        check::same_len("SAC state", self.cfg.state_dim, state.len())?;
         if let Some(index) = state.iter().position(|x| !x.is_finite()) {
             return Err(Error::NonFinite {
                 what: "SAC state",
@@ -390,9 +382,7 @@ impl Sac {
     pub fn act(&mut self, state: &[f64], deterministic: bool, action: &mut [f64]) -> Result<()> {
         self.check_state(state)?;
         let ad = self.cfg.action_dim;
-        if action.len() != ad {
-            return Err(Error::len_mismatch("SAC action", ad, action.len()));
-        }
+        check::same_len("SAC action", ad, action.len())?;
         let mut cache = NetCache::default();
         let mut out = vec![0.0; 2 * ad];
         self.actor.forward(state, 1, &mut cache, &mut out)?;

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use rand_core::Rng;
 
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use crate::rng::seq;
 
 /// A `tanh` multi-layer perceptron with a linear output layer.
@@ -93,21 +93,9 @@ impl Net {
         out: &mut [f64],
     ) -> Result<()> {
         let din = self.input_dim();
-        if x.len() != batch * din {
-            return Err(Error::len_mismatch(
-                "Net::forward input",
-                batch * din,
-                x.len(),
-            ));
-        }
+        check::same_len("Net::forward input", batch * din, x.len())?;
         let dout = self.output_dim();
-        if out.len() != batch * dout {
-            return Err(Error::len_mismatch(
-                "Net::forward output",
-                batch * dout,
-                out.len(),
-            ));
-        }
+        check::same_len("Net::forward output", batch * dout, out.len())?;
         let layers = self.sizes.len() - 1;
         cache.acts.resize(layers, Vec::new());
         cache.batch = batch;
@@ -159,28 +147,14 @@ impl Net {
         if cache.acts.len() != layers {
             return Err(Error::Numerical("Net::backward without a forward pass"));
         }
-        if d_out.len() != batch * self.output_dim() {
-            return Err(Error::len_mismatch(
-                "Net::backward d_out",
-                batch * self.output_dim(),
-                d_out.len(),
-            ));
-        }
-        if grads.len() != self.params.len() {
-            return Err(Error::len_mismatch(
-                "Net::backward grads",
-                self.params.len(),
-                grads.len(),
-            ));
-        }
+        check::same_len(
+            "Net::backward d_out",
+            batch * self.output_dim(),
+            d_out.len(),
+        )?;
+        check::same_len("Net::backward grads", self.params.len(), grads.len())?;
         if let Some(d) = d_in.as_deref() {
-            if d.len() != batch * self.input_dim() {
-                return Err(Error::len_mismatch(
-                    "Net::backward d_in",
-                    batch * self.input_dim(),
-                    d.len(),
-                ));
-            }
+            check::same_len("Net::backward d_in", batch * self.input_dim(), d.len())?;
         }
         let mut offs = Vec::with_capacity(layers);
         let mut off = 0;
@@ -240,9 +214,7 @@ impl Net {
 /// Polyak averaging of target parameters: `target <- tau source + (1 - tau) target`
 /// (Haarnoja et al. 2018, arXiv 1801.01290, target value network update).
 pub fn polyak(target: &mut [f64], source: &[f64], tau: f64) -> Result<()> {
-    if target.len() != source.len() {
-        return Err(Error::len_mismatch("polyak", target.len(), source.len()));
-    }
+    check::same_len("polyak", target.len(), source.len())?;
     if !(0.0..=1.0).contains(&tau) {
         return Err(Error::invalid("tau", tau, "in [0, 1]"));
     }
